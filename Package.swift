@@ -1,0 +1,150 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// CI and scripts/test.sh set KASPA_SENSOR_STRICT=1: every warning in this package is an error there.
+let strict = Context.environment["KASPA_SENSOR_STRICT"] == "1"
+
+/// Swift settings shared by every Swift target: Swift 6 language mode with strict concurrency.
+let strictSwift: [SwiftSetting] =
+    [
+        .enableUpcomingFeature("ExistentialAny"),
+        .enableUpcomingFeature("InternalImportsByDefault"),
+    ] + (strict ? [.treatAllWarnings(as: .error)] : [])
+
+let package = Package(
+    name: "kaspa-sensor",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "kaspa-sensor", targets: ["KaspaSensor"]),
+        .library(name: "SensorHost", targets: ["SensorHost"]),
+        .library(name: "KaspaP2P", targets: ["KaspaP2P"]),
+        .library(name: "SensorPluginAPI", targets: ["SensorPluginAPI"]),
+        // Sink plugins: C-ABI shared libraries the host loads with dlopen (see plugins.toml).
+        .library(name: "SQLiteSink", type: .dynamic, targets: ["SQLiteSink"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+    ],
+    targets: [
+        // The plugin ABI: one self-contained C header, nothing Swift.
+        .target(
+            name: "SensorPluginAPI",
+            cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Werror"])]
+        ),
+        // libsqlite3 from the system (libsqlite3-dev).
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // The Kaspa P2P protocol: generated messages, handshake state machine, dialer, peer sessions.
+        .target(
+            name: "KaspaP2P",
+            dependencies: [
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["Generated/README.md"],
+            swiftSettings: strictSwift
+        ),
+        // Connection events and their delivery to sink plugins: the event model, the C marshalling,
+        // plugin loading (dlopen) and one bounded queue and worker thread per sink.
+        .target(
+            name: "SensorEvents",
+            dependencies: [
+                "SensorPluginAPI",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        // The host: inbound server, probing, events, plugin loading and dispatch, metrics, configuration.
+        .target(
+            name: "SensorHost",
+            dependencies: [
+                "KaspaP2P",
+                "SensorEvents",
+                "CSQLite",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        // The thin `kaspa-sensor` executable: command-line parsing only.
+        .executableTarget(
+            name: "KaspaSensor",
+            dependencies: [
+                "SensorHost",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        // Plugins depend only on the C API and system C libraries (never on SwiftPM packages).
+        .target(
+            name: "SQLiteSink",
+            dependencies: ["SensorPluginAPI", "CSQLite"],
+            path: "Sources/Plugins/SQLiteSink",
+            swiftSettings: strictSwift
+        ),
+        // Sockets and listeners shared by the test targets.
+        .target(
+            name: "TestSupport",
+            dependencies: ["KaspaP2P"],
+            path: "Tests/TestSupport",
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "KaspaP2PTests",
+            dependencies: ["KaspaP2P", "TestSupport"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "SensorEventsTests",
+            dependencies: [
+                "SensorEvents",
+                "SensorPluginAPI",
+                "CSQLite",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "SensorHostTests",
+            dependencies: [
+                "SensorHost",
+                "KaspaP2P",
+                "SensorPluginAPI",
+                "CSQLite",
+                "TestSupport",
+            ],
+            swiftSettings: strictSwift
+        ),
+    ]
+)

@@ -1,0 +1,144 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+public import NIOCore
+public import NIOPosix
+
+/// Dials Kaspa nodes as a gRPC client (`/protowire.P2P/MessageStream` over plaintext HTTP/2) and runs a
+/// ``PeerSession`` on the stream.
+///
+/// The TCP connection is made by the dialer itself (SwiftNIO `ClientBootstrap`) and then handed to grpc-swift's
+/// `WrappedChannel` transport, so a refused, timed-out or unreachable connect is reported precisely
+/// (``DialFailure``) and a target whose TCP port is open but which never speaks Kaspa is told apart from it.
+public struct KaspaDialer: Sendable {
+    /// The event loops connections run on.
+    public var eventLoopGroup: any EventLoopGroup
+    /// The largest message accepted from the peer (a legal InvTransactions is about 4.5 MiB).
+    public var maxMessageBytes: Int
+
+    /// Creates a dialer.
+    public init(eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, maxMessageBytes: Int) {
+        self.eventLoopGroup = eventLoopGroup
+        self.maxMessageBytes = maxMessageBytes
+    }
+
+    /// The outcome of a dial: either no TCP connection, or a connection and what the session made of it.
+    public enum Outcome: Sendable {
+        /// TCP failed.
+        case notConnected(DialFailure)
+        /// TCP connected; `report` is `nil` when the peer never opened the gRPC stream (no HTTP/2, no response
+        /// headers) before `deadline`, with `error` saying what happened instead.
+        case connected(report: SessionReport?, error: String?)
+    }
+
+    /// Connects to `target` within `connectTimeout`, opens the stream and runs a session for `local`, all within
+    /// `deadline` (measured from the call). Cancellation ends the attempt.
+    public func dial(
+        _ target: PeerAddress,
+        connectTimeout: Duration,
+        deadline: Duration,
+        local: LocalVersion,
+        configuration: PeerSessionConfiguration,
+        observer: any PeerSessionObserver = NoSessionObserver()
+    ) async -> Outcome {
+        let start = ContinuousClock.now
+        let transport: HTTP2ClientTransport.WrappedChannel
+        do {
+            transport = try await connect(target, timeout: connectTimeout)
+        } catch {
+            return .notConnected(Self.classify(error))
+        }
+        let remaining = deadline - (ContinuousClock.now - start)
+        do {
+            let report = try await withDeadline(remaining) {
+                try await self.runSession(
+                    over: transport,
+                    local: local,
+                    configuration: configuration,
+                    observer: observer
+                )
+            }
+            return .connected(report: report, error: nil)
+        } catch let error as DeadlineExceeded {
+            return .connected(report: nil, error: error.description)
+        } catch {
+            return .connected(report: nil, error: String(describing: error))
+        }
+    }
+
+    private func connect(_ target: PeerAddress, timeout: Duration) async throws -> HTTP2ClientTransport.WrappedChannel {
+        let address = try SocketAddress(ipAddress: target.ip.description, port: Int(target.port))
+        let group = eventLoopGroup
+        let config = HTTP2ClientTransport.WrappedChannel.Config.defaults { config in
+            config.compression = .init(algorithm: .none, enabledAlgorithms: .all)
+            // `:authority` as tonic sends it ("ip:port" as dialed); some HTTP/2 servers refuse requests without it.
+            config.http2.authority = target.description
+        }
+        return try await HTTP2ClientTransport.WrappedChannel.wrapping(config: config) { configure in
+            try await ClientBootstrap(group: group)
+                .connectTimeout(TimeAmount(timeout))
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .connect(to: address) { channel in configure(channel) }
+        }
+    }
+
+    private func runSession(
+        over transport: HTTP2ClientTransport.WrappedChannel,
+        local: LocalVersion,
+        configuration: PeerSessionConfiguration,
+        observer: any PeerSessionObserver
+    ) async throws -> SessionReport {
+        try await withGRPCClient(transport: transport) { client in
+            let p2p = Protowire_P2P.Client(wrapping: client)
+            // The session writes only a handful of messages (handshake, pongs, one Addresses), so the outbox is
+            // bounded by the peer's own pace.
+            let (outbox, continuation) = AsyncStream<KaspaMessage>.makeStream()
+            var options = CallOptions.defaults
+            options.maxResponseMessageBytes = maxMessageBytes
+            options.compression = CompressionAlgorithm.none
+            let request = StreamingClientRequest<KaspaMessage> { writer in
+                for await message in outbox {
+                    try await writer.write(message)
+                }
+            }
+            return try await p2p.messageStream(request: request, options: options) { response in
+                let session = PeerSession(local: local, configuration: configuration, observer: observer)
+                let report = await session.run(
+                    inbound: response.messages,
+                    writer: MessageWriter { message in continuation.yield(message) }
+                )
+                continuation.finish()
+                return report
+            }
+        }
+    }
+
+    /// Maps connect errors to the probe's evidence categories.
+    static func classify(_ error: any Error) -> DialFailure {
+        if let error = error as? ChannelError, case .connectTimeout = error {
+            return DialFailure(.timedOut, "no answer within the connect timeout")
+        }
+        if let error = error as? NIOConnectionError {
+            if let first = error.connectionErrors.first {
+                return classify(first.error)
+            }
+            return DialFailure(.other, String(describing: error))
+        }
+        if let error = error as? IOError {
+            switch error.errnoCode {
+            case ECONNREFUSED: return DialFailure(.refused, error.description)
+            case ETIMEDOUT: return DialFailure(.timedOut, error.description)
+            case EHOSTUNREACH, ENETUNREACH, EADDRNOTAVAIL: return DialFailure(.unreachable, error.description)
+            default: return DialFailure(.other, error.description)
+            }
+        }
+        return DialFailure(.other, String(describing: error))
+    }
+}
+
+extension TimeAmount {
+    /// Converts a Swift `Duration`, rounding down to nanoseconds.
+    init(_ duration: Duration) {
+        let parts = duration.components
+        self = .nanoseconds(parts.seconds * 1_000_000_000 + parts.attoseconds / 1_000_000_000)
+    }
+}

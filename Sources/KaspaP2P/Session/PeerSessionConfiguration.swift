@@ -1,0 +1,76 @@
+/// Timeouts and policy for one peer session (either role).
+public struct PeerSessionConfiguration: Sendable {
+    /// How long to wait for the peer's Version after the session starts.
+    public var versionTimeout: Duration
+    /// How long to wait for the peer's Verack after the session starts.
+    public var verackTimeout: Duration
+    /// How long to wait for the peer's Ready after ours was sent.
+    public var readyTimeout: Duration
+    /// What happens after the handshake.
+    public var afterHandshake: AfterHandshake
+    /// Rounds of RequestAddresses to send after Ready (each waits for its Addresses; 0 = never ask).
+    public var addressRequestRounds: Int
+    /// Pause between two RequestAddresses rounds.
+    public var addressRequestSpacing: Duration
+    /// A session that receives nothing for this long is closed (peers ping every 120 s).
+    public var idleTimeout: Duration
+
+    /// What a session does once the handshake is complete.
+    public enum AfterHandshake: Sendable, Hashable {
+        /// Stop right after the peer's Version (a reachability probe: the Version is the proof).
+        case stopAtPeerVersion
+        /// Stay until the address exchange is over (the peer's RequestAddresses answered, our rounds done, or
+        /// `addressWait` elapsed) and the session is released (``PeerSession/release()``), then linger and close.
+        case closeAfterExchange(addressWait: Duration, linger: Duration)
+        /// Stay connected, answering Pings and draining invs, until the peer leaves or the idle timeout.
+        case stayConnected
+    }
+
+    /// Creates a configuration; the defaults are generous versions of the reference node's deadlines.
+    public init(
+        versionTimeout: Duration = .seconds(10),
+        verackTimeout: Duration = .seconds(10),
+        readyTimeout: Duration = .seconds(10),
+        afterHandshake: AfterHandshake = .closeAfterExchange(addressWait: .seconds(5), linger: .seconds(2)),
+        addressRequestRounds: Int = 1,
+        addressRequestSpacing: Duration = .milliseconds(250),
+        idleTimeout: Duration = .seconds(300)
+    ) {
+        self.versionTimeout = versionTimeout
+        self.verackTimeout = verackTimeout
+        self.readyTimeout = readyTimeout
+        self.afterHandshake = afterHandshake
+        self.addressRequestRounds = addressRequestRounds
+        self.addressRequestSpacing = addressRequestSpacing
+        self.idleTimeout = idleTimeout
+    }
+}
+
+/// Callbacks a session makes while it runs. All have empty defaults. Called from the session's task, in order.
+public protocol PeerSessionObserver: Sendable {
+    /// The peer's Version arrived (valid or not); called once, before any Verack is sent.
+    func peerVersionReceived(_ version: PeerVersion) async
+    /// The handshake completed (the peer's Ready arrived).
+    func handshakeCompleted() async
+    /// An Addresses message arrived; `invalid` entries were skipped.
+    func addressesReceived(_ addresses: [PeerAddress], invalid: Int, from peer: PeerVersion?) async
+    /// The addresses to put in our single Addresses reply to the peer's RequestAddresses (at most 1000).
+    func addressesToAdvertise() async -> [PeerAddress]
+}
+
+extension PeerSessionObserver {
+    /// Does nothing.
+    public func peerVersionReceived(_ version: PeerVersion) async {}
+    /// Does nothing.
+    public func handshakeCompleted() async {}
+    /// Does nothing.
+    public func addressesReceived(_ addresses: [PeerAddress], invalid: Int, from peer: PeerVersion?) async {}
+    /// Advertises nothing (an empty Addresses reply, which nodes accept).
+    public func addressesToAdvertise() async -> [PeerAddress] { [] }
+}
+
+/// An observer that ignores everything.
+public struct NoSessionObserver: PeerSessionObserver {
+    /// Creates the observer.
+    public init() {}
+}

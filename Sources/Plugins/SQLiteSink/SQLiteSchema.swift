@@ -1,0 +1,92 @@
+/// The database layout and its migrations, versioned with `PRAGMA user_version`.
+///
+/// Migrations are table-driven: version 1 creates the tables; every later version only appends field columns
+/// (`ALTER TABLE ... ADD COLUMN`) or indexes. Never edit an entry once released: add a new one.
+enum SQLiteSchema {
+    /// One field column of `connection_events`: the event field `name` is stored in the column of the same name.
+    struct FieldColumn {
+        /// The field and column name.
+        let name: String
+        /// The SQL column type.
+        let type: String
+    }
+
+    /// One schema version: the field columns it adds to `connection_events` and any further statements.
+    struct Migration {
+        /// The `user_version` after this migration.
+        let version: Int32
+        /// Field columns this version adds to `connection_events`.
+        let addedFieldColumns: [FieldColumn]
+        /// Further SQL (tables, indexes) of this version.
+        let statements: [String]
+    }
+
+    /// The envelope columns of `connection_events`, before the field columns.
+    static let envelopeColumns = [
+        "event_id", "sequence", "kind", "sensor_id", "schema_version", "recorded_at", "recorded_at_us",
+    ]
+
+    /// Every schema version in order; append only.
+    static let migrations: [Migration] = [
+        Migration(
+            version: 1,
+            addedFieldColumns: version1FieldColumns,
+            statements: [
+                """
+                CREATE TABLE connection_events (
+                    event_id TEXT PRIMARY KEY NOT NULL,
+                    sequence INTEGER NOT NULL,
+                    kind TEXT NOT NULL,
+                    sensor_id TEXT NOT NULL,
+                    schema_version INTEGER NOT NULL,
+                    recorded_at TEXT NOT NULL,
+                    recorded_at_us INTEGER NOT NULL,
+                    \(version1FieldColumns.map { "\($0.name) \($0.type)," }.joined(separator: "\n    "))
+                    event_json TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX connection_events_recorded_at_us ON connection_events (recorded_at_us)",
+                "CREATE INDEX connection_events_remote_ip ON connection_events (remote_ip)",
+                "CREATE INDEX connection_events_peer_id ON connection_events (peer_id)",
+                """
+                CREATE TABLE other_events (
+                    event_id TEXT PRIMARY KEY NOT NULL,
+                    kind TEXT NOT NULL,
+                    sensor_id TEXT NOT NULL,
+                    recorded_at_us INTEGER NOT NULL,
+                    event_json TEXT NOT NULL
+                )
+                """,
+            ]
+        )
+    ]
+
+    /// The newest schema version this plugin knows.
+    static var latestVersion: Int32 { migrations.last!.version }
+
+    /// Every field column of the latest schema, in table order.
+    static var fieldColumns: [FieldColumn] { migrations.flatMap(\.addedFieldColumns) }
+
+    /// The SQL that brings a database from `version - 1` to `migration.version`.
+    static func statements(for migration: Migration) -> [String] {
+        guard migration.version > 1 else { return migration.statements }
+        let added = migration.addedFieldColumns.map {
+            "ALTER TABLE connection_events ADD COLUMN \($0.name) \($0.type)"
+        }
+        return added + migration.statements
+    }
+
+    private static let version1FieldColumns: [FieldColumn] = [
+        ("direction", "TEXT"), ("network", "TEXT"), ("local_address", "TEXT"), ("remote_ip", "TEXT"),
+        ("remote_port", "INTEGER"), ("connected_at_us", "INTEGER"), ("handshake_outcome", "TEXT"),
+        ("handshake_error", "TEXT"), ("handshake_duration_ms", "REAL"), ("protocol_version", "INTEGER"),
+        ("user_agent", "TEXT"), ("peer_network", "TEXT"), ("peer_id", "TEXT"), ("peer_services", "INTEGER"),
+        ("peer_timestamp_ms", "INTEGER"), ("peer_disable_relay_tx", "INTEGER"), ("advertised_ip", "TEXT"),
+        ("advertised_port", "INTEGER"), ("advertised_ip_differs", "INTEGER"), ("classification", "TEXT"),
+        ("probe_outcome", "TEXT"), ("probe_error", "TEXT"), ("probe_target", "TEXT"),
+        ("probe_duration_ms", "REAL"), ("probe_attempts", "INTEGER"), ("probe_cached", "INTEGER"),
+        ("probe_user_agent", "TEXT"), ("probe_peer_id", "TEXT"), ("probe_protocol_version", "INTEGER"),
+        ("session_duration_ms", "REAL"), ("disconnect_reason", "TEXT"), ("session_open", "INTEGER"),
+        ("messages_received", "INTEGER"), ("pings_answered", "INTEGER"), ("addresses_sent", "INTEGER"),
+    ].map { FieldColumn(name: $0.0, type: $0.1) }
+}

@@ -1,0 +1,170 @@
+import Foundation
+import SensorPluginAPI
+
+/// An event on its way to one sink, with the dispatcher-assigned sequence number.
+struct QueuedEvent: Sendable {
+    /// The event.
+    var event: SensorEvent
+    /// Its place in the dispatcher-wide sequence (strictly increasing).
+    var sequence: UInt64
+}
+
+/// Turns a batch of events into the C layout of the plugin ABI: contiguous `sensor_event`s, contiguous
+/// `sensor_field`s, an array of event pointers, and one byte arena holding every string (each NUL-terminated).
+///
+/// The buffers are reused from batch to batch, so a steady state allocates nothing per event or field. Confined to
+/// one worker thread.
+final class EventBatchMarshaller {
+    /// The reusable buffers; moved out of the object while a batch is laid out, so the hot loops work on a local
+    /// value (no dynamic exclusivity checks on class properties).
+    private var storage = Buffers()
+
+    /// Creates a marshaller with empty buffers.
+    init() {}
+
+    /// Lays out `batch` and calls `body` with the event pointer array and its length. Everything `body` receives
+    /// is valid only until it returns: exactly one `write_batch` call (or several, when retrying the same batch).
+    func withMarshalledBatch<Result>(
+        _ batch: ArraySlice<QueuedEvent>,
+        _ body: (UnsafePointer<UnsafePointer<sensor_event>?>, Int) -> Result
+    ) -> Result {
+        var buffers = Buffers()
+        swap(&buffers, &storage)
+        defer { swap(&buffers, &storage) }
+        buffers.layOut(batch)
+        return buffers.withPointers(body)
+    }
+}
+
+private struct Buffers {
+    var events: [sensor_event] = []
+    var fields: [sensor_field] = []
+    var pointers: [UnsafePointer<sensor_event>?] = []
+    var bytes: [UInt8] = []
+    /// Arena offsets of each event's kind, event_id, sensor_id and json, then the index of its first field.
+    var eventOffsets: [Int] = []
+    /// Arena offsets of each field's name and text value (offset 0 is an empty string).
+    var fieldOffsets: [Int] = []
+
+    mutating func withPointers<Result>(
+        _ body: (UnsafePointer<UnsafePointer<sensor_event>?>, Int) -> Result
+    ) -> Result {
+        let eventOffsets = self.eventOffsets
+        let fieldOffsets = self.fieldOffsets
+        var pointers = self.pointers
+        defer { self.pointers = pointers }
+        return bytes.withUnsafeBufferPointer { arena in
+            // Unsafe: string pointers are resolved only now, after the arena has stopped growing.
+            let base = UnsafeRawPointer(arena.baseAddress!).assumingMemoryBound(to: CChar.self)
+            return fields.withUnsafeMutableBufferPointer { fieldBuffer in
+                for index in fieldBuffer.indices {
+                    fieldBuffer[index].name.ptr = base + fieldOffsets[2 * index]
+                    fieldBuffer[index].text_value.ptr = base + fieldOffsets[2 * index + 1]
+                }
+                return events.withUnsafeMutableBufferPointer { eventBuffer in
+                    pointers.removeAll(keepingCapacity: true)
+                    for index in eventBuffer.indices {
+                        let offsets = 5 * index
+                        eventBuffer[index].kind.ptr = base + eventOffsets[offsets]
+                        eventBuffer[index].event_id.ptr = base + eventOffsets[offsets + 1]
+                        eventBuffer[index].sensor_id.ptr = base + eventOffsets[offsets + 2]
+                        eventBuffer[index].json.ptr = base + eventOffsets[offsets + 3]
+                        if eventBuffer[index].field_count > 0 {
+                            let first = fieldBuffer.baseAddress! + eventOffsets[offsets + 4]
+                            eventBuffer[index].fields = UnsafePointer(first)
+                        }
+                        pointers.append(UnsafePointer(eventBuffer.baseAddress! + index))
+                    }
+                    return pointers.withUnsafeBufferPointer { body($0.baseAddress!, $0.count) }
+                }
+            }
+        }
+    }
+
+    mutating func layOut(_ batch: ArraySlice<QueuedEvent>) {
+        events.removeAll(keepingCapacity: true)
+        fields.removeAll(keepingCapacity: true)
+        bytes.removeAll(keepingCapacity: true)
+        eventOffsets.removeAll(keepingCapacity: true)
+        fieldOffsets.removeAll(keepingCapacity: true)
+        bytes.append(0)
+        for queued in batch {
+            let event = queued.event
+            let kind = append(event.kind.rawValue)
+            let eventID = bytes.count
+            JSONWriter.uuid(event.eventID, into: &bytes)
+            bytes.append(0)
+            let sensorID = append(event.sensorID)
+            let json = bytes.count
+            event.appendJSON(to: &bytes)
+            let jsonLength = bytes.count - json
+            bytes.append(0)
+            eventOffsets.append(kind.offset)
+            eventOffsets.append(eventID)
+            eventOffsets.append(sensorID.offset)
+            eventOffsets.append(json)
+            eventOffsets.append(fields.count)
+            for field in event.fields {
+                appendField(field)
+            }
+            events.append(
+                sensor_event(
+                    struct_size: sensor_event_struct_size(),
+                    schema_version: event.schemaVersion,
+                    sequence: queued.sequence,
+                    time_unix_micros: event.timeUnixMicros,
+                    kind: sensor_str(ptr: nil, len: kind.length),
+                    event_id: sensor_str(ptr: nil, len: 36),
+                    sensor_id: sensor_str(ptr: nil, len: sensorID.length),
+                    json: sensor_str(ptr: nil, len: jsonLength),
+                    fields: nil,
+                    field_count: event.fields.count
+                )
+            )
+        }
+    }
+
+    private mutating func appendField(_ field: EventField) {
+        let name = append(field.name)
+        var type = SENSOR_FIELD_NULL
+        var integer: Int64 = 0
+        var float: Double = 0
+        var text = (offset: 0, length: 0)
+        switch field.value {
+        case .null:
+            break
+        case .int(let value):
+            type = SENSOR_FIELD_INT
+            integer = value
+        case .float(let value):
+            type = SENSOR_FIELD_FLOAT
+            float = value
+        case .bool(let value):
+            type = SENSOR_FIELD_BOOL
+            integer = value ? 1 : 0
+        case .text(let value):
+            type = SENSOR_FIELD_TEXT
+            text = append(value)
+        }
+        fieldOffsets.append(name.offset)
+        fieldOffsets.append(text.offset)
+        fields.append(
+            sensor_field(
+                name: sensor_str(ptr: nil, len: name.length),
+                type: type,
+                reserved: 0,
+                int_value: integer,
+                float_value: float,
+                text_value: sensor_str(ptr: nil, len: text.length)
+            )
+        )
+    }
+
+    private mutating func append(_ text: String) -> (offset: Int, length: Int) {
+        let offset = bytes.count
+        bytes.append(contentsOf: text.utf8)
+        let length = bytes.count - offset
+        bytes.append(0)
+        return (offset, length)
+    }
+}

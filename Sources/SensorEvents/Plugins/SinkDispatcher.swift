@@ -1,0 +1,249 @@
+public import Logging
+public import Metrics
+import SensorPluginAPI
+public import ServiceLifecycle
+import Synchronization
+
+/// Delivers every published ``SensorEvent`` to every enabled sink plugin instance, each on its own OS thread with
+/// its own bounded queue, batching, retry backoff and circuit breaker.
+///
+/// Creating the dispatcher loads the libraries and creates the instances (on their threads), so a required sink
+/// that cannot start fails startup before any producer runs. Events can be published as soon as `init` returns.
+/// As a `Service`, ``run()`` waits for graceful shutdown (or cancellation) and then calls ``shutdown()``; list it
+/// first in the `ServiceGroup` so it stops last, after the producers.
+public final class SinkDispatcher: Service, Sendable {
+    /// Host-level settings of the dispatcher (per-sink settings live in ``SinkConfiguration``).
+    public struct Configuration: Sendable {
+        /// The sensor id handed to plugins in `sensor_host_api.sensor_id`.
+        public var sensorID: String
+        /// How long shutdown may spend delivering queued events; what is left then is dropped (and counted).
+        public var drainTimeout: Duration
+        /// How long each plugin's `create()` may take at startup.
+        public var createTimeout: Duration
+        /// How long shutdown waits, after the drain deadline, for a sink stuck inside a plugin call before it
+        /// gives up on that sink's thread.
+        public var stuckSinkGrace: Duration
+        /// Where bare library names are looked up first (the running executable's folder by default).
+        public var executableDirectory: String?
+
+        /// Creates a configuration with the defaults: 10 s drain, 30 s create, 5 s grace.
+        public init(
+            sensorID: String,
+            drainTimeout: Duration = .seconds(10),
+            createTimeout: Duration = .seconds(30),
+            stuckSinkGrace: Duration = .seconds(5),
+            executableDirectory: String? = PluginLoader.executableDirectory()
+        ) {
+            self.sensorID = sensorID
+            self.drainTimeout = drainTimeout
+            self.createTimeout = createTimeout
+            self.stuckSinkGrace = stuckSinkGrace
+            self.executableDirectory = executableDirectory
+        }
+    }
+
+    private struct State {
+        var lastSequence: UInt64 = 0
+        var isAccepting = true
+        var warnedAboutLatePublish = false
+        var shutdownTask: Task<Void, Never>?
+    }
+
+    private let workers: [SinkWorker]
+    private let state = Mutex(State())
+    private let logger: Logger
+    private let configuration: Configuration
+
+    /// Loads and starts the enabled sinks of `sinks`. A required sink that cannot be loaded or created throws
+    /// (after stopping the sinks already started); an optional one is logged and skipped.
+    public init(
+        sinks: [SinkConfiguration],
+        configuration: Configuration,
+        logger: Logger,
+        metricsFactory: any MetricsFactory,
+        loader: PluginLoader = PluginLoader()
+    ) async throws(PluginLoadError) {
+        var workers: [SinkWorker] = []
+        for sink in sinks where sink.isEnabled {
+            do throws(PluginLoadError) {
+                let plugin = try loader.load(sink, executableDirectory: configuration.executableDirectory)
+                let worker = SinkWorker(
+                    configuration: sink,
+                    plugin: plugin,
+                    sensorID: configuration.sensorID,
+                    logger: logger,
+                    metricsFactory: metricsFactory
+                )
+                try await Self.create(worker, timeout: configuration.createTimeout)
+                worker.logger.info(
+                    "sink started",
+                    metadata: [
+                        "plugin": "\(plugin.name)", "plugin_version": "\(plugin.version)",
+                        "library": "\(plugin.path)", "built_with": "\(plugin.builtWith)",
+                    ]
+                )
+                workers.append(worker)
+            } catch {
+                guard sink.isRequired else {
+                    logger.warning("optional sink skipped: \(error)", metadata: ["sink": "\(sink.name)"])
+                    continue
+                }
+                logger.error("required sink failed to start: \(error)", metadata: ["sink": "\(sink.name)"])
+                await Self.stop(workers, configuration: configuration, logger: logger)
+                throw error
+            }
+        }
+        self.workers = workers
+        self.logger = logger
+        self.configuration = configuration
+    }
+
+    /// Loads and starts the enabled sinks of a parsed `plugins.toml`.
+    public convenience init(
+        pluginsFile: PluginsFile,
+        configuration: Configuration,
+        logger: Logger,
+        metricsFactory: any MetricsFactory,
+        loader: PluginLoader = PluginLoader()
+    ) async throws(PluginLoadError) {
+        try await self.init(
+            sinks: pluginsFile.sinks,
+            configuration: configuration,
+            logger: logger,
+            metricsFactory: metricsFactory,
+            loader: loader
+        )
+    }
+
+    /// The sinks whose circuit breaker has opened (FATAL, or too many errors in a row).
+    public var disabledSinkNames: [String] {
+        workers.filter { $0.isDisabledForReports.load(ordering: .relaxed) }.map(\.configuration.name)
+    }
+
+    /// The names of the running sink instances, in configuration order.
+    public var sinkNames: [String] { workers.map(\.configuration.name) }
+
+    /// Hands `event` to every sink without ever blocking: each sink's queue either takes it or, when full, drops
+    /// it (counted in `sensor_sink_dropped_total`, logged at most once a second per sink). Assigns the event's
+    /// `sequence`, which every sink sees strictly increasing. After shutdown has begun, events are dropped.
+    public func publish(_ event: SensorEvent) {
+        var reports: [(SinkWorker, Int)]?
+        let accepted = state.withLock { state -> Bool in
+            guard state.isAccepting else { return false }
+            state.lastSequence += 1
+            let queued = QueuedEvent(event: event, sequence: state.lastSequence)
+            for worker in workers {
+                switch worker.queue.offer(queued) {
+                case .accepted:
+                    break
+                case .full(let report):
+                    worker.drop(1)
+                    if let report {
+                        reports = (reports ?? []) + [(worker, report)]
+                    }
+                case .closed:
+                    worker.drop(1)
+                }
+            }
+            return true
+        }
+        for (worker, count) in reports ?? [] {
+            worker.logger.warning(
+                "sink queue full: dropped \(count) events since the last report",
+                metadata: ["queue_capacity": "\(worker.queue.capacity)"]
+            )
+        }
+        if !accepted {
+            rejectLatePublish()
+        }
+    }
+
+    /// Waits for graceful shutdown (or cancellation), then drains, flushes and destroys every sink.
+    public func run() async throws {
+        do {
+            try await gracefulShutdown()
+        } catch {
+            logger.debug("sink dispatcher cancelled; shutting down sinks")
+        }
+        await shutdown()
+    }
+
+    /// Stops accepting events, delivers everything queued (until the drain deadline), then flushes and destroys
+    /// every instance and waits for their threads. Safe to call more than once and from a cancelled task.
+    public func shutdown() async {
+        let task = state.withLock { state -> Task<Void, Never> in
+            if let task = state.shutdownTask { return task }
+            state.isAccepting = false
+            let task = Task { [workers, configuration, logger] in
+                await Self.stop(workers, configuration: configuration, logger: logger)
+            }
+            state.shutdownTask = task
+            return task
+        }
+        await task.value
+    }
+
+    private func rejectLatePublish() {
+        for worker in workers {
+            worker.drop(1)
+        }
+        let first = state.withLock { state in
+            defer { state.warnedAboutLatePublish = true }
+            return !state.warnedAboutLatePublish
+        }
+        if first {
+            logger.warning("event published after sink shutdown began; dropped (further ones are only counted)")
+        }
+    }
+
+    private static func create(_ worker: SinkWorker, timeout: Duration) async throws(PluginLoadError) {
+        let sink = worker.configuration.name
+        let path = worker.plugin.path
+        switch await worker.start(createTimeout: timeout) {
+        case SENSOR_OK:
+            return
+        case nil:
+            // If create() ever returns, the worker finds its queue closed and destroys the instance right away.
+            worker.close(deadline: SinkClock.monotonicNanoseconds())
+            throw PluginLoadError(
+                code: .createFailed,
+                sinkName: sink,
+                path: path,
+                message: "create() did not return within \(timeout); the sink is stuck and was abandoned"
+            )
+        case SENSOR_BAD_CONFIG:
+            throw PluginLoadError(
+                code: .badConfig,
+                sinkName: sink,
+                path: path,
+                message: "create() rejected the [sink.config] table (SENSOR_BAD_CONFIG); the plugin's log lines "
+                    + "above say why"
+            )
+        case let status?:
+            throw PluginLoadError(
+                code: .createFailed,
+                sinkName: sink,
+                path: path,
+                message: "create() failed with status \(status); the plugin's log lines above say why"
+            )
+        }
+    }
+
+    private static func stop(_ workers: [SinkWorker], configuration: Configuration, logger: Logger) async {
+        let deadline = SinkClock.monotonicNanoseconds() + configuration.drainTimeout.nanoseconds
+        for worker in workers {
+            worker.close(deadline: deadline)
+        }
+        for worker in workers {
+            let now = SinkClock.monotonicNanoseconds()
+            let remaining = Duration.nanoseconds(Int64(clamping: deadline > now ? deadline - now : 0))
+            if await worker.finished.wait(timeout: remaining + configuration.stuckSinkGrace) == nil {
+                worker.logger.error(
+                    "sink did not stop within the drain timeout; abandoning its thread",
+                    metadata: ["queued_events": "\(worker.queue.depth)"]
+                )
+            }
+        }
+        logger.debug("sink dispatcher stopped", metadata: ["sinks": "\(workers.count)"])
+    }
+}

@@ -1,0 +1,52 @@
+import Metrics
+
+/// The per-sink metrics, all labelled `sink=<name>`, created through an injected `MetricsFactory` (the host never
+/// bootstraps the global metrics system for them).
+struct SinkMetrics: Sendable {
+    /// `sensor_sink_queue_depth`: events accepted but not yet finished (waiting or being written).
+    let queueDepth: Gauge
+    /// `sensor_sink_delivered_total`: events the plugin accepted with `SENSOR_OK`.
+    let delivered: Counter
+    /// `sensor_sink_dropped_total`: events that will never reach the plugin (queue full, `SENSOR_ERROR` batches,
+    /// disabled instance, drain deadline, or published after shutdown).
+    let dropped: Counter
+    /// `sensor_sink_errors_total`: `write_batch` calls that returned `SENSOR_ERROR` (or an unknown status).
+    let errors: Counter
+    /// `sensor_sink_retries_total`: `write_batch` calls that returned `SENSOR_RETRY`.
+    let retries: Counter
+    /// `sensor_sink_disabled`: 1 once the circuit breaker has disabled the instance, else 0.
+    let disabled: Gauge
+
+    /// Creates the metrics of sink `sinkName` through `factory`, with both gauges at 0.
+    init(sinkName: String, factory: any MetricsFactory) {
+        let dimensions = [("sink", sinkName)]
+        queueDepth = Gauge(label: SinkMetricNames.queueDepth, dimensions: dimensions, factory: factory)
+        delivered = Counter(label: SinkMetricNames.delivered, dimensions: dimensions, factory: factory)
+        dropped = Counter(label: SinkMetricNames.dropped, dimensions: dimensions, factory: factory)
+        errors = Counter(label: SinkMetricNames.errors, dimensions: dimensions, factory: factory)
+        retries = Counter(label: SinkMetricNames.retries, dimensions: dimensions, factory: factory)
+        disabled = Gauge(label: SinkMetricNames.disabled, dimensions: dimensions, factory: factory)
+        disabled.record(0)
+        queueDepth.record(0)
+    }
+}
+
+/// Names of the metrics the sink dispatcher reports (all with a `sink` dimension; plugin metrics also `name`).
+public enum SinkMetricNames {
+    /// Gauge: events accepted but not yet finished.
+    public static let queueDepth = "sensor_sink_queue_depth"
+    /// Counter: events delivered with `SENSOR_OK`.
+    public static let delivered = "sensor_sink_delivered_total"
+    /// Counter: events that will never reach the plugin.
+    public static let dropped = "sensor_sink_dropped_total"
+    /// Counter: `write_batch` calls that failed with `SENSOR_ERROR` or an unknown status.
+    public static let errors = "sensor_sink_errors_total"
+    /// Counter: `write_batch` calls answered with `SENSOR_RETRY`.
+    public static let retries = "sensor_sink_retries_total"
+    /// Gauge: 1 when the instance is disabled.
+    public static let disabled = "sensor_sink_disabled"
+    /// Counter reported by the plugin through `host->add_counter` (dimensions `sink`, `name`).
+    public static let pluginCounter = "sensor_sink_plugin_counter_total"
+    /// Gauge reported by the plugin through `host->set_gauge` (dimensions `sink`, `name`).
+    public static let pluginGauge = "sensor_sink_plugin_gauge"
+}

@@ -1,0 +1,115 @@
+import Foundation
+import KaspaP2P
+public import Logging
+import NIOPosix
+public import SensorEvents
+public import ServiceLifecycle
+public import UnixSignals
+
+/// Assembles and runs a sensor: the sink dispatcher, the metrics endpoint and the P2P listeners in one
+/// `ServiceGroup`. The dispatcher is listed first so it stops last: producers stop, then sinks drain and flush.
+public final class SensorApplication: Sendable {
+    /// The software version in the user agent.
+    public static let version = "0.1.0"
+
+    /// The configuration it runs with.
+    public let loaded: LoadedConfiguration
+    /// The metrics.
+    public let metrics: SensorMetrics
+    /// The sinks.
+    public let dispatcher: SinkDispatcher
+    /// The P2P listeners.
+    public let p2pServer: P2PServer
+    /// The metrics endpoint, when enabled.
+    public let metricsServer: MetricsServer?
+    private let logger: Logger
+
+    /// Loads the sinks and prepares the services (nothing listens until ``run()``).
+    public init(loaded: LoadedConfiguration, logger: Logger) async throws {
+        let configuration = loaded.configuration
+        self.loaded = loaded
+        self.logger = logger
+        let metrics = SensorMetrics()
+        self.metrics = metrics
+        let sinks = try SinkPlan.sinks(for: loaded)
+        self.dispatcher = try await SinkDispatcher(
+            sinks: sinks,
+            configuration: SinkDispatcher.Configuration(sensorID: configuration.sensor.sensorID),
+            logger: logger,
+            metricsFactory: metrics.factory
+        )
+        let userAgent = LocalVersion.userAgent(
+            name: "kaspa-sensor",
+            version: Self.version,
+            comment: configuration.sensor.userAgentComment
+        )
+        let prober = Prober(
+            configuration: configuration.probing,
+            network: configuration.network.networkType,
+            userAgent: userAgent,
+            dialer: KaspaDialer(maxMessageBytes: configuration.network.maxMessageBytes),
+            metrics: metrics,
+            logger: logger
+        )
+        let handler = InboundConnectionHandler(
+            configuration: configuration,
+            prober: prober,
+            events: dispatcher,
+            metrics: metrics,
+            logger: logger,
+            userAgent: userAgent
+        )
+        let listenAddresses = configuration.network.listenAddresses.compactMap { PeerAddress($0) }
+        self.p2pServer = P2PServer(
+            addresses: listenAddresses,
+            handler: handler,
+            maxMessageBytes: configuration.network.maxMessageBytes,
+            logger: logger
+        )
+        if configuration.metrics.enabled, let address = PeerAddress(configuration.metrics.address) {
+            let started = ContinuousClock.now
+            let dispatcher = self.dispatcher
+            let sensorID = configuration.sensor.sensorID
+            self.metricsServer = MetricsServer(address: address, metrics: metrics, logger: logger) {
+                let disabled = dispatcher.disabledSinkNames
+                return HealthReport(
+                    healthy: disabled.isEmpty,
+                    sensorID: sensorID,
+                    uptimeSeconds: Int((ContinuousClock.now - started).components.seconds),
+                    activeConnections: metrics.openConnections,
+                    problems: disabled.map { "sink \($0) is disabled" }
+                )
+            }
+        } else {
+            self.metricsServer = nil
+        }
+    }
+
+    /// Runs until SIGINT or SIGTERM (or cancellation), then shuts down gracefully.
+    public func run() async throws {
+        try await makeServiceGroup(gracefulShutdownSignals: [.sigterm, .sigint]).run()
+    }
+
+    /// The service group ``run()`` runs; tests run it themselves and call `triggerGracefulShutdown()`.
+    public func makeServiceGroup(gracefulShutdownSignals: [UnixSignal]) -> ServiceGroup {
+        var services: [any Service] = [dispatcher]
+        if let metricsServer { services.append(metricsServer) }
+        services.append(p2pServer)
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+                gracefulShutdownSignals: gracefulShutdownSignals,
+                logger: logger
+            )
+        )
+        logger.info(
+            "kaspa-sensor starting",
+            metadata: [
+                "sensor_id": "\(loaded.configuration.sensor.sensorID)",
+                "network": "\(loaded.configuration.network.networkType.wireName)",
+                "sinks": "\(dispatcher.sinkNames.joined(separator: ","))",
+            ]
+        )
+        return group
+    }
+}

@@ -1,0 +1,259 @@
+import KaspaP2P
+
+/// One key of `sensor.toml`: where it lives, what it means, its default, and how it is checked and applied.
+/// The same table drives the file loader, the environment overrides (`KASPA_SENSOR_<SECTION>_<KEY>`) and the
+/// commented file `--generate-config` writes.
+struct ConfigurationKey: Sendable {
+    let section: String
+    let name: String
+    let help: String
+    let value: @Sendable (SensorConfiguration) -> ConfigurationValue?
+    let apply: @Sendable (inout SensorConfiguration, ConfigurationValue) throws(InvalidValue) -> Void
+
+    /// `section.name`.
+    var path: String { "\(section).\(name)" }
+
+    /// `KASPA_SENSOR_SECTION_NAME`.
+    var environmentVariable: String { "KASPA_SENSOR_\(section.uppercased())_\(name.uppercased())" }
+}
+
+/// The keys of `sensor.toml`.
+enum ConfigurationSchema {
+    static let sections = [
+        "sensor", "network", "handshake", "session", "probing", "export", "database", "metrics", "plugins",
+    ]
+
+    static let keys: [ConfigurationKey] =
+        networkKeys + sensorKeys + handshakeKeys + sessionKeys + probingKeys + otherKeys
+
+    static func key(section: String, name: String) -> ConfigurationKey? {
+        keys.first { $0.section == section && $0.name == name }
+    }
+
+    private static let sensorKeys: [ConfigurationKey] = [
+        ConfigurationKey(
+            section: "sensor", name: "sensor_id",
+            help: "Identifies this sensor in every event; give each sensor of a fleet its own.",
+            value: { .string($0.sensor.sensorID) },
+            apply: { config, value throws(InvalidValue) in
+                let text = try value.string()
+                guard !text.isEmpty, text.utf8.count <= 128,
+                    text.allSatisfy({ $0.isLetter || $0.isNumber || "-_.:".contains($0) })
+                else {
+                    throw InvalidValue(reason: "must be 1 to 128 letters, digits or - _ . :, got \"\(text)\"")
+                }
+                config.sensor.sensorID = text
+            }),
+        ConfigurationKey(
+            section: "sensor", name: "user_agent_comment",
+            help: "Optional comment in our user agent: /kaspa-sensor:<version>(<comment>)/.",
+            value: { $0.sensor.userAgentComment.map(ConfigurationValue.string) },
+            apply: { config, value throws(InvalidValue) in
+                let text = try value.string()
+                guard text.utf8.count <= 128 else { throw InvalidValue(reason: "must be at most 128 bytes") }
+                config.sensor.userAgentComment = text.isEmpty ? nil : text
+            }),
+        ConfigurationKey(
+            section: "sensor", name: "external_address",
+            help: "IP:PORT advertised in our Version (nodes may gossip it). Omitted when unset.",
+            value: { $0.sensor.externalAddress.map { .string($0.description) } },
+            apply: { config, value throws(InvalidValue) in
+                let text = try value.string()
+                if text.isEmpty {
+                    config.sensor.externalAddress = nil
+                    return
+                }
+                guard let address = PeerAddress(text, defaultPort: config.network.networkType.defaultPort) else {
+                    throw InvalidValue(reason: "expected IP or IP:PORT (IPv6 as [addr]:port), got \"\(text)\"")
+                }
+                config.sensor.externalAddress = address
+            }),
+        ConfigurationKey(
+            section: "sensor", name: "log_level", help: "trace, debug, info, notice, warning, error or critical.",
+            value: { .string($0.sensor.logLevel) },
+            apply: { config, value throws(InvalidValue) in
+                let text = try value.string()
+                let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+                guard levels.contains(text) else {
+                    throw InvalidValue(reason: "must be one of \(levels.joined(separator: ", ")), got \"\(text)\"")
+                }
+                config.sensor.logLevel = text
+            }),
+    ]
+
+    private static let networkKeys: [ConfigurationKey] = [
+        ConfigurationKey(
+            section: "network", name: "listen_address",
+            help: "Where to accept peers: \"IP:PORT\" or a list. \"[::]:16111\" accepts IPv4 and IPv6.",
+            value: { .strings($0.network.listenAddresses) },
+            apply: { config, value throws(InvalidValue) in
+                let list = try value.stringList()
+                guard !list.isEmpty else { throw InvalidValue(reason: "needs at least one address") }
+                for text in list where PeerAddress(text) == nil {
+                    throw InvalidValue(reason: "expected IP:PORT (IPv6 as [addr]:port), got \"\(text)\"")
+                }
+                config.network.listenAddresses = list
+            }),
+        ConfigurationKey(
+            section: "network", name: "network_type", help: "mainnet, testnet-10, devnet or simnet.",
+            value: { .string($0.network.networkType.name) },
+            apply: { config, value throws(InvalidValue) in
+                let text = try value.string()
+                guard let network = KaspaNetwork(named: text) else {
+                    let names = KaspaNetwork.all.map(\.name).joined(separator: ", ")
+                    throw InvalidValue(reason: "unknown network \"\(text)\"; expected one of \(names)")
+                }
+                config.network.networkType = network
+            }),
+        integerKey(
+            "network", "max_inbound", "Inbound peers at once; more are turned away with a Reject.", 1...1_000_000,
+            \.network.maxInbound),
+        integerKey(
+            "network", "max_message_bytes", "Largest message accepted from a peer, in bytes.",
+            4_194_304...1_073_741_824, \.network.maxMessageBytes),
+    ]
+
+    private static let handshakeKeys: [ConfigurationKey] = [
+        integerKey(
+            "handshake", "version_timeout_ms", "Wait for the peer's Version (node default: 4000).", 100...120_000,
+            \.handshake.versionTimeoutMilliseconds),
+        integerKey(
+            "handshake", "verack_timeout_ms", "Wait for the peer's Verack.", 100...120_000,
+            \.handshake.verackTimeoutMilliseconds),
+        integerKey(
+            "handshake", "ready_timeout_ms", "Wait for the peer's Ready after ours (node default: 8000).",
+            100...120_000, \.handshake.readyTimeoutMilliseconds),
+    ]
+
+    private static let sessionKeys: [ConfigurationKey] = [
+        ConfigurationKey(
+            section: "session", name: "mode",
+            help:
+                "close: leave after handshake, address exchange, probe and linger (frees the node's slot); stay: stay connected.",
+            value: { .string($0.session.stayConnected ? "stay" : "close") },
+            apply: { config, value throws(InvalidValue) in
+                switch try value.string() {
+                case "close": config.session.stayConnected = false
+                case "stay": config.session.stayConnected = true
+                case let other: throw InvalidValue(reason: "must be \"close\" or \"stay\", got \"\(other)\"")
+                }
+            }),
+        integerKey(
+            "session", "address_wait_ms", "After Ready, wait this long for the peer's RequestAddresses.", 0...120_000,
+            \.session.addressWaitMilliseconds),
+        integerKey(
+            "session", "linger_ms", "Stay this long after everything is done, then close.", 0...600_000,
+            \.session.lingerMilliseconds),
+        integerKey(
+            "session", "idle_timeout_ms", "Close a session that received nothing for this long.", 1_000...86_400_000,
+            \.session.idleTimeoutMilliseconds),
+        integerKey(
+            "session", "address_request_rounds", "RequestAddresses rounds to send after Ready.", 0...16,
+            \.session.addressRequestRounds),
+    ]
+
+    private static let probingKeys: [ConfigurationKey] = [
+        booleanKey(
+            "probing", "enabled", "Dial every inbound peer back to label it public or private.", \.probing.enabled),
+        integerKey(
+            "probing", "timeout_ms", "The whole probe (TCP connect and the peer's Version) must finish within this.",
+            100...120_000, \.probing.timeoutMilliseconds),
+        integerKey("probing", "max_concurrent", "Probes running at once.", 1...100_000, \.probing.maxConcurrent),
+        integerKey(
+            "probing", "queue_capacity", "Probes waiting for a slot; beyond it peers are labelled unknown.",
+            0...1_000_000, \.probing.queueCapacity),
+        integerKey(
+            "probing", "cache_ttl_secs", "Reuse a target's result for this long (0 = never).", 0...604_800,
+            \.probing.cacheTTLSeconds),
+        booleanKey(
+            "probing", "allow_private_targets", "Also probe loopback/private/non-routable addresses.",
+            \.probing.allowPrivateTargets),
+        booleanKey(
+            "probing", "retry_on_timeout", "Try once more after a timeout before saying private.",
+            \.probing.retryOnTimeout),
+    ]
+
+    private static let otherKeys: [ConfigurationKey] = [
+        booleanKey(
+            "export", "enabled", "Add an export sink (needs the HTTPExport or FirebaseExport plugin).", \.export.enabled
+        ),
+        ConfigurationKey(
+            section: "export", name: "backend", help: "http or firebase.",
+            value: { .string($0.export.backend) },
+            apply: { config, value throws(InvalidValue) in
+                let text = try value.string()
+                guard ["http", "firebase"].contains(text) else {
+                    throw InvalidValue(reason: "must be \"http\" or \"firebase\", got \"\(text)\"")
+                }
+                config.export.backend = text
+            }),
+        ConfigurationKey(
+            section: "export", name: "endpoint", help: "Where the export sink sends events.",
+            value: { $0.export.endpoint.map(ConfigurationValue.string) },
+            apply: { config, value throws(InvalidValue) in
+                let text = try value.string()
+                guard text.hasPrefix("http://") || text.hasPrefix("https://") else {
+                    throw InvalidValue(reason: "must be an http:// or https:// URL, got \"\(text)\"")
+                }
+                config.export.endpoint = text
+            }),
+        pathKey(
+            "database", "path",
+            "SQLite file of connection events (used when plugins.toml is absent or its sqlite sink has no path).",
+            \.database.path),
+        pathKey("database", "addressdb_path", "SQLite file of gossiped addresses.", \.database.addressDatabasePath),
+        booleanKey("metrics", "enabled", "Serve Prometheus /metrics and /health.", \.metrics.enabled),
+        ConfigurationKey(
+            section: "metrics", name: "address", help: "IP:PORT of the metrics endpoint.",
+            value: { .string($0.metrics.address) },
+            apply: { config, value throws(InvalidValue) in
+                let text = try value.string()
+                guard PeerAddress(text) != nil else {
+                    throw InvalidValue(reason: "expected IP:PORT (IPv6 as [addr]:port), got \"\(text)\"")
+                }
+                config.metrics.address = text
+            }),
+        pathKey("plugins", "file", "The sink list, relative to this file's folder.", \.plugins.file),
+    ]
+
+    private static func integerKey(
+        _ section: String,
+        _ name: String,
+        _ help: String,
+        _ range: ClosedRange<Int>,
+        _ keyPath: any WritableKeyPath<SensorConfiguration, Int> & Sendable
+    ) -> ConfigurationKey {
+        ConfigurationKey(
+            section: section, name: name, help: help,
+            value: { .integer($0[keyPath: keyPath]) },
+            apply: { config, value throws(InvalidValue) in config[keyPath: keyPath] = try value.integer(in: range) })
+    }
+
+    private static func booleanKey(
+        _ section: String,
+        _ name: String,
+        _ help: String,
+        _ keyPath: any WritableKeyPath<SensorConfiguration, Bool> & Sendable
+    ) -> ConfigurationKey {
+        ConfigurationKey(
+            section: section, name: name, help: help,
+            value: { .boolean($0[keyPath: keyPath]) },
+            apply: { config, value throws(InvalidValue) in config[keyPath: keyPath] = try value.boolean() })
+    }
+
+    private static func pathKey(
+        _ section: String,
+        _ name: String,
+        _ help: String,
+        _ keyPath: any WritableKeyPath<SensorConfiguration, String> & Sendable
+    ) -> ConfigurationKey {
+        ConfigurationKey(
+            section: section, name: name, help: help,
+            value: { .string($0[keyPath: keyPath]) },
+            apply: { config, value throws(InvalidValue) in
+                let text = try value.string()
+                guard !text.isEmpty else { throw InvalidValue(reason: "must not be empty") }
+                config[keyPath: keyPath] = text
+            })
+    }
+}

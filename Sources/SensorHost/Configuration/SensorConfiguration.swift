@@ -1,0 +1,128 @@
+public import KaspaP2P
+
+/// Everything `sensor.toml` configures, with the defaults the sensor runs on when a key is absent.
+/// Sections mirror the file: `[sensor]`, `[network]`, `[handshake]`, `[session]`, `[probing]`, `[export]`,
+/// `[database]`, `[metrics]`, `[plugins]`.
+public struct SensorConfiguration: Sendable {
+    /// `[sensor]`: identity.
+    public var sensor = Sensor()
+    /// `[network]`: where to listen and which Kaspa network to speak.
+    public var network = Network()
+    /// `[handshake]`: deadlines for each handshake step.
+    public var handshake = Handshake()
+    /// `[session]`: what happens after the handshake.
+    public var session = Session()
+    /// `[probing]`: dial-back reachability probes.
+    public var probing = Probing()
+    /// `[export]`: the seed's single-exporter shortcut (adds an HTTP or Firebase sink).
+    public var export = Export()
+    /// `[database]`: local SQLite files.
+    public var database = Database()
+    /// `[metrics]`: the Prometheus endpoint.
+    public var metrics = Metrics()
+    /// `[plugins]`: where the sink list lives.
+    public var plugins = Plugins()
+
+    /// The defaults.
+    public init() {}
+
+    /// `[sensor]`.
+    public struct Sensor: Sendable {
+        /// Identifies this sensor in every event; distinct per sensor of a fleet.
+        public var sensorID = "sensor-001"
+        /// Added to the user agent as `/kaspa-sensor:<version>(<comment>)/`.
+        public var userAgentComment: String?
+        /// Advertised in our Version.address (so nodes may gossip it); omitted when unset.
+        public var externalAddress: PeerAddress?
+        /// `trace`, `debug`, `info`, `notice`, `warning`, `error` or `critical`.
+        public var logLevel = "info"
+    }
+
+    /// `[network]`.
+    public struct Network: Sendable {
+        /// Addresses to accept peers on. `[::]` accepts IPv4 too on Linux (as mapped addresses).
+        public var listenAddresses: [String] = ["0.0.0.0:16111"]
+        /// The Kaspa network.
+        public var networkType: KaspaNetwork = .mainnet
+        /// At most this many inbound peers at once; more are turned away with a Reject.
+        public var maxInbound = 1024
+        /// The largest message accepted from a peer, in bytes.
+        public var maxMessageBytes = 32 * 1024 * 1024
+    }
+
+    /// `[handshake]`.
+    public struct Handshake: Sendable {
+        /// Wait for the peer's Version, from the start of the stream.
+        public var versionTimeoutMilliseconds = 10_000
+        /// Wait for the peer's Verack, from the start of the stream.
+        public var verackTimeoutMilliseconds = 10_000
+        /// Wait for the peer's Ready, from when ours was sent.
+        public var readyTimeoutMilliseconds = 10_000
+    }
+
+    /// `[session]`.
+    public struct Session: Sendable {
+        /// `close`: leave after the handshake, the address exchange and the probe plus the linger (frees the
+        /// node's outbound slot); `stay`: stay connected answering Pings until the peer leaves.
+        public var stayConnected = false
+        /// After Ready, how long to wait for the peer's RequestAddresses (nodes send it at once).
+        public var addressWaitMilliseconds = 5_000
+        /// How long to stay after everything is done, before closing.
+        public var lingerMilliseconds = 2_000
+        /// Close a session that received nothing for this long.
+        public var idleTimeoutMilliseconds = 300_000
+        /// RequestAddresses rounds to send after Ready (0 = ask for none).
+        public var addressRequestRounds = 1
+    }
+
+    /// `[probing]`.
+    public struct Probing: Sendable {
+        /// Dial every inbound peer back; when false every peer is labelled `unknown` (probing disabled).
+        public var enabled = true
+        /// The whole probe (TCP connect and the peer's Version) must finish within this.
+        public var timeoutMilliseconds = 5_000
+        /// Probes running at once.
+        public var maxConcurrent = 64
+        /// Probes waiting for a slot; beyond it a peer is labelled `unknown` (probe queue full).
+        public var queueCapacity = 4_096
+        /// A target probed within this many seconds reuses that result (marked as cached).
+        public var cacheTTLSeconds = 600
+        /// Probe loopback, private and other non-routable targets (tests, private networks).
+        public var allowPrivateTargets = false
+        /// Try once more after a timeout before labelling a peer private.
+        public var retryOnTimeout = true
+    }
+
+    /// `[export]`.
+    public struct Export: Sendable {
+        /// Add an export sink.
+        public var enabled = false
+        /// `http` or `firebase`.
+        public var backend = "http"
+        /// Where to send events.
+        public var endpoint: String?
+    }
+
+    /// `[database]`.
+    public struct Database: Sendable {
+        /// The SQLite file of connection events (the default sink writes here).
+        public var path = "sensor-data.db"
+        /// The SQLite file of gossiped addresses.
+        public var addressDatabasePath = "sensor-addresses.db"
+    }
+
+    /// `[metrics]`.
+    public struct Metrics: Sendable {
+        /// Serve `/metrics` and `/health`.
+        public var enabled = true
+        /// Where to serve them.
+        public var address = "0.0.0.0:9090"
+    }
+
+    /// `[plugins]`.
+    public struct Plugins: Sendable {
+        /// The sink list; relative to the folder of sensor.toml. When the file does not exist the sensor uses
+        /// one SQLite sink writing to `[database] path`.
+        public var file = "plugins.toml"
+    }
+}

@@ -1,0 +1,3 @@
+import SensorEvents
+
+extension SinkDispatcher: EventPublishing {}

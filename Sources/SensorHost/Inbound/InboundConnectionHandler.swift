@@ -1,0 +1,228 @@
+import Foundation
+public import KaspaP2P
+public import Logging
+import SensorEvents
+import Synchronization
+
+/// Handles one inbound `MessageStream`: runs the handshake and the session, dials the peer back as soon as its
+/// Version names the port (or with the default port once it is clear no Version will come), and emits exactly one
+/// `connection` event once the classification is known.
+///
+/// In `close` mode (the default) the session stays until the address exchange and the probe are done plus the
+/// linger, and the event carries the whole session. In `stay` mode the event is emitted as soon as the handshake
+/// and the probe are done (`session_open = true`), and a `session_closed` event follows when the peer leaves.
+public final class InboundConnectionHandler: Sendable {
+    private let configuration: SensorConfiguration
+    private let prober: Prober
+    private let events: any EventPublishing
+    private let metrics: SensorMetrics
+    private let logger: Logger
+    private let userAgent: String
+
+    /// Creates a handler.
+    public init(
+        configuration: SensorConfiguration,
+        prober: Prober,
+        events: any EventPublishing,
+        metrics: SensorMetrics,
+        logger: Logger,
+        userAgent: String
+    ) {
+        self.configuration = configuration
+        self.prober = prober
+        self.events = events
+        self.metrics = metrics
+        self.logger = logger
+        self.userAgent = userAgent
+    }
+
+    /// Runs one connection to its end. `remotePeer`/`localPeer` are grpc-swift's peer descriptions.
+    public func handle<Inbound: AsyncSequence<KaspaMessage, any Error> & Sendable>(
+        inbound: Inbound,
+        writer: MessageWriter,
+        remotePeer: String,
+        localPeer: String
+    ) async {
+        metrics.connectionOpened()
+        defer { metrics.connectionClosed() }
+        let remote = RemotePeerDescription.parse(remotePeer)
+        var record = ConnectionRecord(
+            sensorID: configuration.sensor.sensorID,
+            network: configuration.network.networkType,
+            localAddress: RemotePeerDescription.parse(localPeer),
+            remote: remote,
+            remoteDescription: remotePeer,
+            connectedAtMicros: SensorEvent.nowUnixMicros()
+        )
+        var peerLogger = logger
+        peerLogger[metadataKey: "peer"] = "\(remote?.description ?? remotePeer)"
+
+        if metrics.openConnections > configuration.network.maxInbound {
+            try? await writer.write(.reject(reason: "sensor at capacity"))
+            metrics.connectionRejectedOverCapacity()
+            record.handshakeOutcome = HandshakeFailure.Code.capacity.rawValue
+            record.handshakeError =
+                "more than \(configuration.network.maxInbound) inbound peers ([network] max_inbound)"
+            record.probe = .notDialed("not_probed_over_capacity", "the sensor was at capacity", target: nil)
+            record.sessionDuration = .zero
+            record.disconnectReason = DisconnectReason("over_capacity")
+            publish(record.event())
+            return
+        }
+
+        let stayConnected = configuration.session.stayConnected
+        let (versions, versionSink) = AsyncStream<PeerVersion>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let early = EarlyReport(record: record, enabled: stayConnected) { [self] event in self.publish(event) }
+        let observer = InboundSessionObserver(versions: versionSink, early: early, metrics: metrics)
+        let session = PeerSession(
+            local: LocalVersion(
+                network: configuration.network.networkType,
+                userAgent: userAgent,
+                address: configuration.sensor.externalAddress
+            ),
+            configuration: sessionConfiguration(),
+            observer: observer
+        )
+        let prober = self.prober
+        let (report, probe) = await withTaskGroup(of: ProbeResult?.self) { group in
+            group.addTask {
+                var iterator = versions.makeAsyncIterator()
+                let version = await iterator.next()
+                let result: ProbeResult
+                if let remote {
+                    result = await prober.probe(
+                        prober.target(remoteIP: remote.ip, advertisedPort: version?.address?.port))
+                } else {
+                    result = .notDialed("no_remote_address", "unparseable remote peer \(remotePeer)", target: nil)
+                }
+                session.release()
+                early.probeDone(result)
+                return result
+            }
+            let report = await session.run(inbound: inbound, writer: writer)
+            versionSink.finish()
+            let probe = await group.next() ?? nil
+            return (report, probe)
+        }
+
+        record.apply(report)
+        record.probe = probe
+        metrics.handshakeFinished(outcome: report.handshakeOutcome, duration: report.handshakeDuration)
+        peerLogger.info(
+            "peer session ended",
+            metadata: [
+                "handshake": "\(report.handshakeOutcome)",
+                "classification": "\(probe?.classification.rawValue ?? "unknown")",
+                "user_agent": "\(report.peerVersion?.userAgent ?? "")",
+                "reason": "\(report.disconnectReason)",
+            ]
+        )
+        if let eventID = early.emittedEventID {
+            record.eventID = eventID
+            publish(record.sessionClosedEvent())
+        } else {
+            publish(record.event())
+        }
+    }
+
+    private func publish(_ event: SensorEvent) {
+        metrics.eventEmitted()
+        events.publish(event)
+    }
+
+    private func sessionConfiguration() -> PeerSessionConfiguration {
+        let session = configuration.session
+        let handshake = configuration.handshake
+        return PeerSessionConfiguration(
+            versionTimeout: .milliseconds(handshake.versionTimeoutMilliseconds),
+            verackTimeout: .milliseconds(handshake.verackTimeoutMilliseconds),
+            readyTimeout: .milliseconds(handshake.readyTimeoutMilliseconds),
+            afterHandshake: session.stayConnected
+                ? .stayConnected
+                : .closeAfterExchange(
+                    addressWait: .milliseconds(session.addressWaitMilliseconds),
+                    linger: .milliseconds(session.lingerMilliseconds)
+                ),
+            addressRequestRounds: session.addressRequestRounds,
+            idleTimeout: .milliseconds(session.idleTimeoutMilliseconds)
+        )
+    }
+}
+
+/// Passes the peer's Version to the probe task and handshake progress to the early (stay-mode) report.
+private struct InboundSessionObserver: PeerSessionObserver {
+    let versions: AsyncStream<PeerVersion>.Continuation
+    let early: EarlyReport
+    let metrics: SensorMetrics
+
+    func peerVersionReceived(_ version: PeerVersion) async {
+        early.versionReceived(version)
+        versions.yield(version)
+        versions.finish()
+    }
+
+    func handshakeCompleted() async {
+        early.handshakeCompleted()
+    }
+
+    func addressesReceived(_ addresses: [PeerAddress], invalid: Int, from peer: PeerVersion?) async {
+        metrics.addressesGossiped(addresses.count)
+    }
+}
+
+/// In stay-connected mode, publishes the `connection` event as soon as both the handshake and the probe are done.
+private final class EarlyReport: Sendable {
+    private struct State {
+        var record: ConnectionRecord
+        var handshakeDone = false
+        var probeDone = false
+        var emitted = false
+    }
+
+    private let enabled: Bool
+    private let startedAt = ContinuousClock.now
+    private let state: Mutex<State>
+    private let publish: @Sendable (SensorEvent) -> Void
+
+    init(record: ConnectionRecord, enabled: Bool, publish: @escaping @Sendable (SensorEvent) -> Void) {
+        self.enabled = enabled
+        self.state = Mutex(State(record: record))
+        self.publish = publish
+    }
+
+    /// The id of the event already emitted, if any.
+    var emittedEventID: UUID? {
+        state.withLock { $0.emitted ? $0.record.eventID : nil }
+    }
+
+    func versionReceived(_ version: PeerVersion) {
+        state.withLock { $0.record.peerVersion = version }
+    }
+
+    func handshakeCompleted() {
+        let elapsed = ContinuousClock.now - startedAt
+        emitIfReady { state in
+            state.handshakeDone = true
+            state.record.handshakeOutcome = "completed"
+            state.record.handshakeDuration = elapsed
+        }
+    }
+
+    func probeDone(_ result: ProbeResult) {
+        emitIfReady { state in
+            state.probeDone = true
+            state.record.probe = result
+        }
+    }
+
+    private func emitIfReady(_ update: (inout State) -> Void) {
+        guard enabled else { return }
+        let event = state.withLock { state -> SensorEvent? in
+            update(&state)
+            guard state.handshakeDone, state.probeDone, !state.emitted else { return nil }
+            state.emitted = true
+            return state.record.event()
+        }
+        if let event { publish(event) }
+    }
+}

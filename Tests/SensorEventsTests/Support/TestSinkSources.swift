@@ -1,0 +1,222 @@
+/// C sources of the test plugins, compiled at test time by ``CPluginCompiler``.
+enum TestSinkSources {
+    /// A sink whose behaviour is chosen by `"mode"` in its config JSON. It reports what it saw through the host
+    /// API's `add_counter` (so tests read it from the metrics): `events`, `batches`, `bad_events` (an event whose
+    /// envelope or fields do not match what ``TestEvents/numbered(_:)`` publishes), `out_of_order` (a sequence
+    /// not above the previous one), `retry_requested`, `same_batch_redelivered`, `flushes`, `destroyed`.
+    ///
+    /// Modes: `ok`; `gate` (blocks in write_batch until `test_sink_open_gate()` is called); `retry` (answers
+    /// every new batch with RETRY once); `fatal` (FATAL from the third call on); `error` (always ERROR);
+    /// `status42` (an unknown status); `bad_config` / `create_fatal` (create fails).
+    static let configurable = #"""
+        #include "sensor_plugin.h"
+        #include <pthread.h>
+        #include <stdio.h>
+        #include <stdlib.h>
+        #include <string.h>
+
+        typedef struct {
+            const sensor_host_api *host;
+            char mode[32];
+            uint64_t last_sequence;
+            long calls;
+            uint64_t pending_retry_sequence;
+            size_t pending_retry_count;
+        } test_sink;
+
+        static pthread_mutex_t gate_mutex = PTHREAD_MUTEX_INITIALIZER;
+        static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
+        static int gate_open = 0;
+
+        SENSOR_EXPORT void test_sink_open_gate(void) {
+            pthread_mutex_lock(&gate_mutex);
+            gate_open = 1;
+            pthread_cond_broadcast(&gate_cond);
+            pthread_mutex_unlock(&gate_mutex);
+        }
+
+        static void count(test_sink *sink, const char *name, uint64_t delta) {
+            sink->host->add_counter(sink->host->host_context, name, strlen(name), delta);
+        }
+
+        static void say(const sensor_host_api *host, int32_t level, const char *text) {
+            host->log(host->host_context, level, text, strlen(text));
+        }
+
+        static int32_t create(const sensor_host_api *host, sensor_str config, void **out) {
+            if (config.ptr[config.len] != '\0' || !SENSOR_HOST_HAS(host, set_gauge)) return SENSOR_FATAL;
+            const char *mode = strstr(config.ptr, "\"mode\":\"");
+            test_sink *sink = calloc(1, sizeof(test_sink));
+            sink->host = host;
+            strcpy(sink->mode, "ok");
+            if (mode) sscanf(mode + 8, "%31[^\"]", sink->mode);
+            if (strcmp(sink->mode, "bad_config") == 0) {
+                say(host, SENSOR_LOG_ERROR, "test sink: mode bad_config rejects this configuration");
+                free(sink);
+                return SENSOR_BAD_CONFIG;
+            }
+            if (strcmp(sink->mode, "create_fatal") == 0) {
+                say(host, SENSOR_LOG_ERROR, "test sink: cannot start");
+                free(sink);
+                return SENSOR_FATAL;
+            }
+            say(host, SENSOR_LOG_INFO, "test sink: created");
+            *out = sink;
+            return SENSOR_OK;
+        }
+
+        static int text_is(sensor_str text, const char *expected) {
+            return text.ptr && text.len == strlen(expected) && memcmp(text.ptr, expected, text.len) == 0
+                && text.ptr[text.len] == '\0';
+        }
+
+        /* Checks one event published by TestEvents.numbered: kind "test", fields index/label/ratio/flag/nothing. */
+        static int event_is_valid(const sensor_event *event) {
+            if (event->struct_size < sensor_event_struct_size() || !text_is(event->kind, "test")) return 0;
+            if (event->event_id.len != 36 || event->event_id.ptr[36] != '\0' || event->schema_version != 1) return 0;
+            if (!text_is(event->sensor_id, "sensor-under-test") || event->field_count != 5) return 0;
+            const sensor_field *index = sensor_event_field(event, "index");
+            if (!index || index->type != SENSOR_FIELD_INT) return 0;
+            char expected[64];
+            snprintf(expected, sizeof expected, "event-%lld", (long long)index->int_value);
+            const sensor_field *label = sensor_event_field(event, "label");
+            if (!label || label->type != SENSOR_FIELD_TEXT || !text_is(label->text_value, expected)) return 0;
+            const sensor_field *ratio = sensor_event_field(event, "ratio");
+            if (!ratio || ratio->type != SENSOR_FIELD_FLOAT || ratio->float_value != index->int_value / 2.0) return 0;
+            const sensor_field *flag = sensor_event_field(event, "flag");
+            if (!flag || flag->type != SENSOR_FIELD_BOOL || flag->int_value != (index->int_value % 2)) return 0;
+            const sensor_field *nothing = sensor_event_field(event, "nothing");
+            if (!nothing || nothing->type != SENSOR_FIELD_NULL) return 0;
+            char json_label[96];
+            snprintf(json_label, sizeof json_label, "\"label\":\"%s\"", expected);
+            if (event->json.ptr[event->json.len] != '\0' || !strstr(event->json.ptr, json_label)) return 0;
+            if (event->time_unix_micros != 1700000000000000LL + index->int_value) return 0;
+            return 1;
+        }
+
+        static int32_t write_batch(void *instance, const sensor_event *const *events, size_t n) {
+            test_sink *sink = instance;
+            sink->calls++;
+            if (strcmp(sink->mode, "gate") == 0) {
+                pthread_mutex_lock(&gate_mutex);
+                while (!gate_open) pthread_cond_wait(&gate_cond, &gate_mutex);
+                pthread_mutex_unlock(&gate_mutex);
+            }
+            if (strcmp(sink->mode, "error") == 0) return SENSOR_ERROR;
+            if (strcmp(sink->mode, "status42") == 0) return 42;
+            if (strcmp(sink->mode, "fatal") == 0 && sink->calls > 2) return SENSOR_FATAL;
+            if (strcmp(sink->mode, "retry") == 0) {
+                if (sink->pending_retry_count == 0) {
+                    sink->pending_retry_sequence = events[0]->sequence;
+                    sink->pending_retry_count = n;
+                    count(sink, "retry_requested", 1);
+                    return SENSOR_RETRY;
+                }
+                if (sink->pending_retry_sequence == events[0]->sequence && sink->pending_retry_count == n) {
+                    count(sink, "same_batch_redelivered", 1);
+                }
+                sink->pending_retry_count = 0;
+            }
+            uint64_t bad = 0, out_of_order = 0;
+            for (size_t i = 0; i < n; i++) {
+                if (!event_is_valid(events[i])) bad++;
+                if (events[i]->sequence <= sink->last_sequence) out_of_order++;
+                sink->last_sequence = events[i]->sequence;
+            }
+            count(sink, "events", n);
+            count(sink, "batches", 1);
+            if (bad) count(sink, "bad_events", bad);
+            if (out_of_order) count(sink, "out_of_order", out_of_order);
+            sink->host->set_gauge(sink->host->host_context, "last_batch_size", 15, (double)n);
+            return SENSOR_OK;
+        }
+
+        static int32_t flush(void *instance, int64_t deadline_unix_micros) {
+            (void)deadline_unix_micros;
+            count(instance, "flushes", 1);
+            return SENSOR_OK;
+        }
+
+        static void destroy(void *instance) {
+            count(instance, "destroyed", 1);
+            free(instance);
+        }
+
+        static const sensor_plugin descriptor = {
+            .struct_size = sizeof(sensor_plugin),
+            .magic = SENSOR_PLUGIN_MAGIC,
+            .abi_major = SENSOR_ABI_MAJOR,
+            .abi_minor = SENSOR_ABI_MINOR,
+            .name = "test-sink",
+            .version = "0.1",
+            .built_with = "c",
+            .create = create,
+            .write_batch = write_batch,
+            .flush = flush,
+            .destroy = destroy,
+        };
+
+        SENSOR_EXPORT const sensor_plugin *sensor_plugin_query_v1(uint16_t major, uint16_t minor) {
+            (void)minor;
+            return major == SENSOR_ABI_MAJOR ? &descriptor : NULL;
+        }
+        """#
+
+    /// Broken plugins: compile with exactly one of `NO_ENTRY_POINT`, `WRONG_MAGIC`, `ABI_2`, `NULL_QUERY`,
+    /// `NO_CREATE`, `TINY_DESCRIPTOR` defined.
+    static let broken = #"""
+        #include "sensor_plugin.h"
+        #include <stddef.h>
+
+        /* Unused in some variants on purpose. */
+        __attribute__((unused)) static int32_t create(const sensor_host_api *host, sensor_str config, void **out) {
+            (void)host; (void)config; *out = NULL; return SENSOR_OK;
+        }
+        static int32_t write_batch(void *instance, const sensor_event *const *events, size_t n) {
+            (void)instance; (void)events; (void)n; return SENSOR_OK;
+        }
+        static void destroy(void *instance) { (void)instance; }
+
+        __attribute__((unused)) static const sensor_plugin descriptor = {
+            .struct_size = sizeof(sensor_plugin),
+        #ifdef WRONG_MAGIC
+            .magic = 0xDEADBEEFu,
+        #else
+            .magic = SENSOR_PLUGIN_MAGIC,
+        #endif
+        #ifdef ABI_2
+            .abi_major = 2,
+            .abi_minor = 3,
+        #else
+            .abi_major = SENSOR_ABI_MAJOR,
+            .abi_minor = SENSOR_ABI_MINOR,
+        #endif
+            .name = "broken",
+            .version = "0",
+            .built_with = "c",
+        #ifndef NO_CREATE
+            .create = create,
+        #endif
+            .write_batch = write_batch,
+            .destroy = destroy,
+        };
+
+        #ifdef NO_ENTRY_POINT
+        SENSOR_EXPORT int some_other_function(void) { return 1; }
+        #else
+        SENSOR_EXPORT const sensor_plugin *sensor_plugin_query_v1(uint16_t major, uint16_t minor) {
+            (void)major; (void)minor;
+        #ifdef NULL_QUERY
+            return NULL;
+        #elif defined(TINY_DESCRIPTOR)
+            static sensor_plugin tiny;
+            tiny = descriptor;
+            tiny.struct_size = 16;
+            return &tiny;
+        #else
+            return &descriptor;
+        #endif
+        }
+        #endif
+        """#
+}

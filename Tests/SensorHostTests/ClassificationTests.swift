@@ -1,0 +1,102 @@
+import Foundation
+import KaspaP2P
+import TestSupport
+import Testing
+
+@Suite("Dial-back classification", .serialized)
+struct ClassificationTests {
+    @Test("Refused → private; SYN dropped twice → private after a retry; TCP open but no Kaspa → unknown")
+    func labels() async throws {
+        try await SensorHarness.withSensor(["probing": ["timeout_ms": "400", "cache_ttl_secs": "0"]]) { sensor in
+            let closed = RawListener.closedPort()
+            let saturated = try RawListener(saturated: true)
+            let mute = try RawListener(saturated: false)
+            for (index, port) in [closed.port, saturated.address.port, mute.address.port].enumerated() {
+                let run = try await sensor.pythonClient([
+                    "--scenario", "node", "--advertise", "127.0.0.1:\(port)", "--id-hex",
+                    String(repeating: "\(index)", count: 32),
+                ])
+                #expect(run.status == 0, "\(run.output)")
+            }
+            let rows = try await sensor.waitForRows(3)
+            let byPeer = Dictionary(uniqueKeysWithValues: rows.map { ($0["peer_id"]!.prefix(1), $0) })
+            #expect(byPeer["0"]?["classification"] == "private")
+            #expect(byPeer["0"]?["probe_outcome"] == "connection_refused")
+            #expect(byPeer["0"]?["probe_attempts"] == "1")
+            #expect(byPeer["1"]?["classification"] == "private")
+            #expect(byPeer["1"]?["probe_outcome"] == "timed_out")
+            #expect(byPeer["1"]?["probe_attempts"] == "2")
+            #expect(byPeer["2"]?["classification"] == "unknown")
+            #expect(byPeer["2"]?["probe_outcome"] == "tcp_open_no_version")
+            for row in rows {
+                #expect(row["probe_error"]?.isEmpty == false)
+                #expect(row["probe_target"]?.hasPrefix("127.0.0.1:") == true)
+            }
+        }
+    }
+
+    @Test("Without an advertised address the default port of the network is dialed, at the remote IP")
+    func defaultPort() async throws {
+        try await SensorHarness.withSensor([
+            "network": ["network_type": "\"simnet\"", "listen_address": "\"127.0.0.1:0\""]
+        ]) { sensor in
+            let run = try await sensor.pythonClient(["--scenario", "node", "--network", "kaspa-simnet"])
+            #expect(run.status == 0, "\(run.output)")
+            let row = try #require(try await sensor.waitForRows().first)
+            #expect(row["probe_target"] == "127.0.0.1:16511")
+            #expect(row["advertised_ip"] == nil)
+        }
+    }
+
+    @Test("An advertised IP different from the remote IP is recorded, but only the remote IP is dialed")
+    func noReflection() async throws {
+        try await SensorHarness.withSensor(["probing": ["timeout_ms": "400"]]) { sensor in
+            let closed = RawListener.closedPort()
+            let run = try await sensor.pythonClient(["--scenario", "node", "--advertise", "203.0.113.9:\(closed.port)"])
+            #expect(run.status == 0, "\(run.output)")
+            let row = try #require(try await sensor.waitForRows().first)
+            #expect(row["advertised_ip"] == "203.0.113.9")
+            #expect(row["advertised_ip_differs"] == "1")
+            #expect(row["probe_target"] == "127.0.0.1:\(closed.port)")
+        }
+    }
+
+    @Test("Non-routable targets are not dialed unless allowed; repeated peers reuse the cached result")
+    func nonRoutableAndCache() async throws {
+        try await SensorHarness.withSensor(["probing": ["allow_private_targets": "false"]]) { sensor in
+            _ = try await sensor.pythonClient(["--scenario", "node"])
+            let row = try #require(try await sensor.waitForRows().first)
+            #expect(row["classification"] == "unknown")
+            #expect(row["probe_outcome"] == "non_routable_target")
+            #expect(row["probe_attempts"] == "0")
+        }
+        try await SensorHarness.withSensor { sensor in
+            let node = try await PythonListener(["server", "--listen", "127.0.0.1:0"])
+            for _ in 0..<2 {
+                let run = try await sensor.pythonClient(["--scenario", "node", "--advertise", "127.0.0.1:\(node.port)"])
+                #expect(run.status == 0, "\(run.output)")
+            }
+            let rows = try await sensor.waitForRows(2)
+            #expect(rows.map { $0["probe_cached"] } == ["0", "1"])
+            #expect(rows.allSatisfy { $0["classification"] == "public" })
+            let probes = node.events.filter { $0["event"] as? String == "version_received" }
+            #expect(probes.count == 1)
+        }
+    }
+
+    @Test("IPv6: peers on [::1] are accepted and dialed back over IPv6")
+    func ipv6() async throws {
+        try await SensorHarness.withSensor(["network": ["listen_address": "\"[::1]:0\""]]) { sensor in
+            let node = try await PythonListener(["server", "--listen", "[::1]:0"])
+            let run = try await PythonPeer.run([
+                "client", "--target", "[::1]:\(sensor.p2p.port)", "--scenario", "node", "--advertise",
+                "[::1]:\(node.port)",
+            ])
+            #expect(run.status == 0, "\(run.output)")
+            let row = try #require(try await sensor.waitForRows().first)
+            #expect(row["remote_ip"] == "::1")
+            #expect(row["classification"] == "public")
+            #expect(row["probe_target"] == "[::1]:\(node.port)")
+        }
+    }
+}

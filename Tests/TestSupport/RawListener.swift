@@ -1,0 +1,72 @@
+import Foundation
+public import KaspaP2P
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Raw listening sockets for dial tests: a listener that accepts and never speaks, and one whose accept queue is
+/// full so that further SYNs are dropped (a connect then times out, as behind a silent firewall).
+public final class RawListener: @unchecked Sendable {
+    // Invariant: `descriptors` is written only in init and deinit.
+    private var descriptors: [Int32] = []
+    /// Where it listens.
+    public let address: PeerAddress
+
+    /// `saturated`: listen with backlog 0 and fill the queue with one connection that is never accepted.
+    public init(saturated: Bool) throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) }
+        }
+        guard bound == 0, listen(listener, 0) == 0 else { throw POSIXError(.EADDRINUSE) }
+        withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(listener, $0, &length) }
+        }
+        let port = UInt16(bigEndian: address.sin_port)
+        self.address = PeerAddress("127.0.0.1:\(port)")!
+        descriptors.append(listener)
+        if saturated {
+            let filler = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            _ = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(filler, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            descriptors.append(filler)
+        } else {
+            // Accept in the background so connections complete, and never write anything.
+            let fd = listener
+            Thread.detachNewThread {
+                // Ends when deinit closes the listener.
+                while accept(fd, nil, nil) >= 0 {}
+            }
+        }
+    }
+
+    deinit {
+        for descriptor in descriptors { close(descriptor) }
+    }
+
+    /// A port on 127.0.0.1 where nothing listens (bound and closed again).
+    public static func closedPort() -> PeerAddress {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                _ = bind(fd, $0, length)
+                _ = getsockname(fd, $0, &length)
+            }
+        }
+        return PeerAddress("127.0.0.1:\(UInt16(bigEndian: address.sin_port))")!
+    }
+}

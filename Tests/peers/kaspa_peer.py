@@ -1,0 +1,1179 @@
+#!/usr/bin/env python3
+"""Independent Kaspa P2P test peer built on Python grpcio (gRPC C-core).
+
+The sensor's own client and server share one gRPC stack, so a bug common to both
+halves could make them agree with each other while disagreeing with real nodes.
+This peer uses a different implementation and mirrors what rusty-kaspa does on the
+wire (see shared/kaspa-p2p-protocol.md), so Swift tests can run it as a subprocess
+and read one JSON object per line from stdout.
+
+Subcommands:
+  client    dial a sensor like a rusty-kaspa node dials (gzip, headers first, ...)
+  server    accept dials like a rusty-kaspa node (the sensor's reachability probe)
+  tcp-sink  accept TCP connections and never speak ("port open, no Kaspa")
+
+Exit status: 0 when the scenario's expectations held, 1 otherwise, 2 on a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import importlib.metadata
+import importlib.util
+import ipaddress
+import itertools
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import uuid
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Awaitable, Callable, Optional
+
+import grpc
+import grpc.aio
+from google.protobuf.message import DecodeError
+from google.protobuf.unknown_fields import UnknownFieldSet
+
+PROTO_PATH = Path(__file__).resolve().parent.parent.parent / "Protos" / "kaspa_p2p.proto"
+METHOD = "/protowire.P2P/MessageStream"
+SERVICE = "protowire.P2P"
+
+DEFAULT_PROTOCOL_VERSION = 10
+DEFAULT_USER_AGENT = "/kaspa-test-peer:0.1/"
+MAINNET = "kaspa-mainnet"
+TESTNET_10 = "kaspa-testnet-10"
+# The node truncates user agents to this many bytes; we do the same in our output so
+# a multi-MiB user agent (oversized scenario) does not turn into a multi-MiB JSON line.
+MAX_USER_AGENT_LEN = 256
+# Field 63 is requestNextPruningPointSmtChunk in rusty-kaspa but is absent from the
+# sensor's proto subset, so the sensor sees an envelope whose only field is unknown.
+UNKNOWN_PAYLOAD = b"\xfa\x03\x02\x08\x01"  # key (63 << 3 | 2), len 2, {field 1 = 1}
+GARBAGE_PAYLOAD = b"\xff\xff\xff\xff"  # a truncated varint key: never valid protobuf
+
+
+# --------------------------------------------------------------------------- output
+
+
+class Reporter:
+    """Writes one JSON object per line to stdout, flushed at once.
+
+    A test driving this script reads stdout line by line while we run, so nothing may
+    sit in a buffer. The lock is there because the watchdog thread may report too.
+    """
+
+    def __init__(self, fields: Optional[dict] = None, start: Optional[float] = None,
+                 lock: Optional[threading.Lock] = None):
+        self._fields = dict(fields or {})
+        self._start = time.monotonic() if start is None else start
+        self._lock = lock or threading.Lock()
+
+    def bind(self, **fields) -> "Reporter":
+        """A reporter that adds `fields` to every event (e.g. the server's stream number)."""
+        return Reporter({**self._fields, **fields}, self._start, self._lock)
+
+    def emit(self, event: str, **fields) -> None:
+        record = {"event": event, **self._fields, **fields,
+                  "t_ms": round((time.monotonic() - self._start) * 1000, 1)}
+        line = json.dumps(record, default=_json_default)
+        with self._lock:
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+
+
+def _json_default(value):
+    if isinstance(value, (bytes, bytearray)):
+        return value.hex()
+    return str(value)
+
+
+# --------------------------------------------------------------------------- proto
+
+
+def load_protowire(proto_path: Path = PROTO_PATH):
+    """Compile the sensor's .proto with grpc_tools.protoc and import the result.
+
+    Generated code is tied to the proto text and the protobuf/grpcio-tools versions,
+    so the cache directory is keyed on all three. The build happens in a private
+    directory that is renamed into place, so concurrent test processes never import
+    a half-written module.
+    """
+    from grpc_tools import protoc
+
+    source = proto_path.read_bytes()
+    versions = "|".join(importlib.metadata.version(p) for p in ("grpcio-tools", "protobuf"))
+    key = hashlib.sha256(source + versions.encode()).hexdigest()[:16]
+    cache = Path(tempfile.gettempdir()) / f"kaspa-peer-stubs-{key}"
+    module_file = cache / (proto_path.stem + "_pb2.py")
+    if not module_file.exists():
+        build = Path(tempfile.mkdtemp(prefix=cache.name + ".", dir=cache.parent))
+        rc = protoc.main(["protoc", f"-I{proto_path.parent}", f"--python_out={build}",
+                          str(proto_path)])
+        if rc != 0:
+            shutil.rmtree(build, ignore_errors=True)
+            raise RuntimeError(f"protoc failed ({rc}) on {proto_path}")
+        try:
+            os.rename(build, cache)
+        except OSError:  # another process finished first; its copy is identical
+            shutil.rmtree(build, ignore_errors=True)
+    spec = importlib.util.spec_from_file_location(proto_path.stem + "_pb2", module_file)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# --------------------------------------------------------------------------- addresses
+
+
+def split_host_port(text: str) -> tuple[str, int]:
+    """'1.2.3.4:5', '[::1]:5' or 'localhost:5' -> (host, port)."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host.strip("[]"), int(port)
+
+
+def format_host_port(ip: str, port: int) -> str:
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+
+def non_loopback_reason(target: str) -> Optional[str]:
+    """Why `target` must not be dialed, or None if it only resolves to loopback.
+
+    These peers are meant for tests on this machine only; dialing anything else by
+    mistake (a typo, a real node) must fail loudly rather than send traffic.
+    """
+    host, port = split_host_port(target)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as e:
+        return f"cannot resolve {target}: {e}"
+    for info in infos:
+        if not ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback:
+            return f"refusing non-loopback target {target} (use --allow-remote)"
+    return None
+
+
+# --------------------------------------------------------------------------- wire
+
+
+@dataclass(frozen=True)
+class LocalIdentity:
+    """What we put in our own Version message."""
+
+    network: str
+    protocol_version: int
+    user_agent: str
+    peer_id: bytes
+    advertise: Optional[tuple[str, int]] = None
+
+
+class Wire:
+    """Builds and parses KaspadMessage envelopes with the generated classes."""
+
+    def __init__(self, pb):
+        self.pb = pb
+
+    def net_address(self, ip: str, port: int):
+        # 4 bytes for IPv4, 16 for IPv6, exactly as rusty-kaspa encodes NetAddress.ip.
+        return self.pb.NetAddress(ip=ipaddress.ip_address(ip).packed, port=port)
+
+    def version(self, me: LocalIdentity, user_agent: Optional[str] = None):
+        msg = self.pb.VersionMessage(
+            protocolVersion=me.protocol_version,
+            timestamp=int(time.time() * 1000),  # milliseconds, like unix_now()
+            id=me.peer_id,
+            userAgent=user_agent if user_agent is not None else me.user_agent,
+            network=me.network,
+        )
+        if me.advertise:  # leave the field absent otherwise: an empty one is an error
+            msg.address.CopyFrom(self.net_address(*me.advertise))
+        return self.pb.KaspadMessage(version=msg)
+
+    def verack(self):
+        return self.pb.KaspadMessage(verack=self.pb.VerackMessage())
+
+    def ready(self):
+        return self.pb.KaspadMessage(ready=self.pb.ReadyMessage())
+
+    def ping(self, nonce: int):
+        return self.pb.KaspadMessage(ping=self.pb.PingMessage(nonce=nonce))
+
+    def pong(self, nonce: int):
+        return self.pb.KaspadMessage(pong=self.pb.PongMessage(nonce=nonce))
+
+    def request_addresses(self):
+        return self.pb.KaspadMessage(requestAddresses=self.pb.RequestAddressesMessage())
+
+    def addresses(self, entries: list[tuple[str, int]]):
+        return self.pb.KaspadMessage(addresses=self.pb.AddressesMessage(
+            addressList=[self.net_address(ip, port) for ip, port in entries]))
+
+    def reject(self, reason: str):
+        return self.pb.KaspadMessage(reject=self.pb.RejectMessage(reason=reason))
+
+    def inv_relay_block(self, block_hash: bytes):
+        return self.pb.KaspadMessage(invRelayBlock=self.pb.InvRelayBlockMessage(
+            hash=self.pb.Hash(bytes=block_hash)))
+
+    def decode(self, raw: bytes):
+        """Parse an envelope; raises google.protobuf.message.DecodeError."""
+        return self.pb.KaspadMessage.FromString(raw)
+
+
+def is_gzip_frame(raw: bytes) -> bool:
+    """Whether gRPC C-core sends `raw` as a compressed frame (flag 1) under gzip.
+
+    C-core keeps its gzip output only if it is strictly shorter than the input
+    (message_compress.cc, zlib_compress), so small messages such as Verack or a
+    short Version go out with flag 0 even though the call says `grpc-encoding: gzip`.
+    tonic compresses every message regardless. We cannot force flag 1 through the
+    Python API, so we report the decision instead, recomputed with the same zlib
+    parameters (default level, window 15 + gzip header, memLevel 8).
+    """
+    compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, 31, 8,
+                                  zlib.Z_DEFAULT_STRATEGY)
+    return len(compressor.compress(raw)) + len(compressor.flush()) < len(raw)
+
+
+def unknown_field_numbers(msg) -> list[int]:
+    return sorted({f.field_number for f in UnknownFieldSet(msg)})
+
+
+def describe_net_address(addr) -> Optional[str]:
+    if len(addr.ip) not in (4, 16):
+        return f"<invalid ip length {len(addr.ip)}>:{addr.port}"
+    return format_host_port(str(ipaddress.ip_address(addr.ip)), addr.port)
+
+
+def describe_version(v) -> dict:
+    ua = v.userAgent.encode()
+    return {
+        "user_agent": ua[:MAX_USER_AGENT_LEN].decode(errors="replace"),
+        "user_agent_len": len(ua),
+        "protocol_version": v.protocolVersion,
+        "network": v.network,
+        "id": v.id.hex(),
+        "address": describe_net_address(v.address) if v.HasField("address") else None,
+        "timestamp": v.timestamp,
+        "services": v.services,
+        "disable_relay_tx": v.disableRelayTx,
+    }
+
+
+# --------------------------------------------------------------------------- transport
+
+
+class StreamClosed(Exception):
+    """The RPC ended (EOF, status, cancellation); reported once as stream_closed."""
+
+    def __init__(self, code: str, details: str):
+        super().__init__(f"stream closed with status {code}" + (f": {details}" if details else ""))
+        self.code = code
+        self.details = details
+
+
+class LocalClose(Exception):
+    """We decided to end the stream (after sending a Reject or seeing a violation)."""
+
+
+class ClientTransport:
+    """Reads/writes raw message bytes on a grpc.aio client call."""
+
+    # When a write races the server's end of stream, grpcio's aio client marks the
+    # call INTERNAL with this text, overwriting the status the server really sent.
+    GRPCIO_WRITE_RACE = "Internal error from Core"
+
+    def __init__(self, call):
+        self.call = call
+        self.write_failed = False
+
+    async def read(self) -> bytes:
+        try:
+            raw = await self.call.read()
+        except grpc.aio.AioRpcError as e:
+            raise self._closed(e.code(), e.details()) from None
+        except asyncio.CancelledError:
+            if self.call.cancelled():
+                raise StreamClosed("CANCELLED", "cancelled locally") from None
+            raise
+        if raw is grpc.aio.EOF:
+            raise self._closed(await self.call.code(), await self.call.details())
+        return raw
+
+    async def write(self, raw: bytes) -> None:
+        try:
+            await self.call.write(raw)
+        except grpc.aio.AioRpcError as e:
+            self.write_failed = True
+            details = e.details() or ""
+            if e.code() == grpc.StatusCode.INTERNAL and details == self.GRPCIO_WRITE_RACE:
+                details += " (grpcio's local error for a write that raced the end of the stream)"
+            raise StreamClosed(e.code().name, details) from None
+        except asyncio.InvalidStateError:  # the RPC already finished; report how
+            raise self._closed(await self.call.code(), await self.call.details()) from None
+
+    def _closed(self, code: grpc.StatusCode, details: Optional[str]) -> StreamClosed:
+        details = details or ""
+        if self.write_failed and code == grpc.StatusCode.INTERNAL and details == self.GRPCIO_WRITE_RACE:
+            details += (" (grpcio overwrote the peer's real status after our write "
+                        "raced the end of the stream)")
+        return StreamClosed(code.name, details)
+
+
+class ServerTransport:
+    """Reads/writes raw message bytes on a grpc.aio server context."""
+
+    def __init__(self, context):
+        self.context = context
+
+    async def read(self) -> bytes:
+        try:
+            raw = await self.context.read()
+        except Exception as e:  # grpcio documents no exception type for a failed read
+            raise StreamClosed("CANCELLED", f"read failed: {e!r}") from None
+        if raw is grpc.aio.EOF:
+            # Also what the handler sees when C-core kills the call itself (e.g. a
+            # message over --max-message-mb); grpcio gives no way to tell them apart.
+            raise StreamClosed("OK", "request stream ended (EOF)")
+        return raw
+
+    async def write(self, raw: bytes) -> None:
+        try:
+            await self.context.write(raw)
+        except Exception as e:
+            raise StreamClosed("CANCELLED", f"write failed: {e!r}") from None
+
+
+# --------------------------------------------------------------------------- session
+
+
+class PeerRejected(Exception):
+    def __init__(self, reason: str):
+        super().__init__(f"peer rejected us: {reason}")
+        self.reason = reason
+
+
+class StepTimeout(Exception):
+    pass
+
+
+@dataclass
+class SessionPolicy:
+    """Role-specific choices the shared protocol logic calls out to."""
+
+    # Called with the peer's Version after our Verack went out; returns a Reject reason
+    # to refuse the peer, or None to accept.
+    judge_version: Callable[[object], Optional[str]] = lambda version: None
+    # Entries sent in reply to every RequestAddresses.
+    addresses: list = field(default_factory=list)
+    # A node drops a misbehaving peer; a test client rather records it and goes on so
+    # the whole exchange shows up in the report.
+    close_on_violation: bool = False
+
+
+class Session:
+    """One P2P peer on one MessageStream, in either role.
+
+    The Kaspa protocol is symmetric after the RPC opens, so one class runs the
+    handshake and answers Pings/RequestAddresses for both client and server. All
+    writes happen on the task that calls pump_until(), so there is a single writer;
+    a background task only moves received bytes into a queue, which lets waits time
+    out without cancelling an in-flight gRPC read.
+    """
+
+    def __init__(self, wire: Wire, transport, me: LocalIdentity, reporter: Reporter,
+                 policy: SessionPolicy, gzip: bool):
+        self.wire = wire
+        self.gzip = gzip
+        self.transport = transport
+        self.me = me
+        self.report = reporter
+        self.policy = policy
+        self._inbox: asyncio.Queue = asyncio.Queue()
+        self.closed: Optional[StreamClosed] = None
+        self.sent_version = False
+        self.sent_ready = False
+        self.peer_version = None
+        self.got_verack = False
+        self.got_ready = False
+        self.rejected: Optional[str] = None
+        self.addresses_requested = 0
+        self.addresses_received = 0
+        self.pending_pings: set[int] = set()
+        self.answered_pings: set[int] = set()
+        self.violations: list[str] = []
+        # False makes us a mute observer (silent/garbage scenarios): messages are
+        # reported but never answered.
+        self.answering = True
+        self._write_error: Optional[StreamClosed] = None
+        self._handlers = {
+            "version": self._on_version, "verack": self._on_verack, "ready": self._on_ready,
+            "ping": self._on_ping, "pong": self._on_pong, "reject": self._on_reject,
+            "requestAddresses": self._on_request_addresses, "addresses": self._on_addresses,
+        }
+
+    # ---- lifecycle
+
+    @contextlib.asynccontextmanager
+    async def running(self):
+        reader = asyncio.ensure_future(self._read_loop())
+        try:
+            yield self
+        finally:
+            reader.cancel()
+            with contextlib.suppress(BaseException):
+                await reader
+
+    async def _read_loop(self) -> None:
+        while True:
+            try:
+                raw = await self.transport.read()
+            except StreamClosed as closed:
+                await self._inbox.put(closed)
+                return
+            await self._inbox.put(raw)
+
+    def interrupt(self) -> None:
+        """Wake a pending pump_until() so it re-checks its condition."""
+        self._inbox.put_nowait(None)
+
+    @property
+    def handshake_done(self) -> bool:
+        return self.sent_ready and self.got_ready
+
+    @property
+    def replying(self) -> bool:
+        """Whether handlers may answer (not muted, and writing still works)."""
+        return self.answering and self._write_error is None
+
+    # ---- sending
+
+    async def send(self, msg, event: str, **fields) -> None:
+        await self.send_raw(msg.SerializeToString(), event, **fields)
+
+    async def send_raw(self, raw: bytes, event: str, quiet: bool = False, **fields) -> None:
+        """Write one message; `quiet` skips the event (floods report a summary instead)."""
+        if self.closed:
+            raise self.closed
+        try:
+            await self.transport.write(raw)
+        except StreamClosed as failed:
+            await self._write_failed(event, failed)
+        if not quiet:
+            self.report.emit(event, **fields, gzip_frame=self.gzip and is_gzip_frame(raw))
+
+    async def _write_failed(self, event: str, failed: StreamClosed) -> None:
+        """Find out how the stream really ended after a write was refused.
+
+        grpcio's aio client turns a write on an RPC the server already finished into
+        a local INTERNAL "Internal error from Core", hiding the real status and any
+        Reject sent just before. So drain the read side briefly and report that.
+        """
+        self._write_error = failed
+        self.report.emit("write_failed", message=event.removesuffix("_sent"),
+                         code=failed.code, details=failed.details)
+        if not await self.wait_closed(2.0):
+            self.closed = failed
+            self.report.emit("stream_closed", code=failed.code, details=failed.details)
+        if self.rejected is not None:
+            raise PeerRejected(self.rejected)
+        raise self.closed
+
+    async def send_version(self, user_agent: Optional[str] = None) -> None:
+        msg = self.wire.version(self.me, user_agent)
+        self.sent_version = True
+        await self.send(msg, "version_sent", network=self.me.network,
+                        protocol_version=self.me.protocol_version, id=self.me.peer_id,
+                        bytes=msg.ByteSize())
+
+    async def send_ping(self) -> int:
+        nonce = random.getrandbits(64)
+        self.pending_pings.add(nonce)
+        await self.send(self.wire.ping(nonce), "ping_sent", nonce=nonce)
+        return nonce
+
+    async def request_addresses(self) -> None:
+        self.addresses_requested += 1
+        await self.send(self.wire.request_addresses(), "request_addresses_sent")
+
+    async def reject_and_close(self, reason: str) -> None:
+        await self.send(self.wire.reject(reason), "reject_sent", reason=reason)
+        raise LocalClose(reason)
+
+    # ---- receiving
+
+    async def pump_until(self, done: Callable[[], bool], timeout: float,
+                         stop_on_reject: bool = True) -> bool:
+        """Handle incoming messages until done() holds (True) or `timeout` passes (False).
+
+        Raises StreamClosed when the RPC ends and PeerRejected on a Reject (unless
+        stop_on_reject is False).
+        """
+        deadline = time.monotonic() + timeout
+        while not done():
+            if self.closed:
+                raise self.closed
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            try:
+                item = await asyncio.wait_for(self._inbox.get(), remaining)
+            except asyncio.TimeoutError:
+                return False
+            if item is None:  # interrupt(): just re-evaluate done()
+                continue
+            if isinstance(item, StreamClosed):
+                self.closed = item
+                self.report.emit("stream_closed", code=item.code, details=item.details)
+                raise item
+            await self._handle(item)
+            if self.rejected is not None and stop_on_reject:
+                raise PeerRejected(self.rejected)
+        return True
+
+    async def expect(self, done: Callable[[], bool], timeout: float, what: str) -> None:
+        if not await self.pump_until(done, timeout):
+            raise StepTimeout(f"timed out after {timeout:g}s waiting for {what}")
+
+    async def wait_closed(self, timeout: float) -> bool:
+        """Keep handling messages until the peer ends the stream; False on timeout."""
+        try:
+            await self.pump_until(lambda: False, timeout, stop_on_reject=False)
+        except StreamClosed:
+            return True
+        return False
+
+    async def _handle(self, raw: bytes) -> None:
+        try:
+            msg = self.wire.decode(raw)
+        except DecodeError as e:
+            self.report.emit("decode_error", bytes=len(raw), error=str(e))
+            await self._violation(f"undecodable message ({len(raw)} bytes)")
+            return
+        if msg.response_id or msg.request_id:
+            await self._violation(f"non-zero ids response_id={msg.response_id} "
+                                  f"request_id={msg.request_id}")
+        kind = msg.WhichOneof("payload")
+        if kind is None:
+            self.report.emit("unknown_payload_received", fields=unknown_field_numbers(msg))
+            await self._violation("envelope without a known payload")
+            return
+        if kind not in ("version", "verack", "ready", "reject") and not self.sent_ready:
+            await self._violation(f"{kind} arrived before we sent Ready")
+        handler = self._handlers.get(kind)
+        if handler is None:
+            self.report.emit("message_received", payload=kind)
+        else:
+            await handler(getattr(msg, kind))
+
+    async def _violation(self, reason: str) -> None:
+        self.violations.append(reason)
+        self.report.emit("protocol_violation", reason=reason)
+        if self.policy.close_on_violation:
+            raise LocalClose(reason)
+
+    # ---- handlers (one per payload type we act on)
+
+    async def _on_version(self, version) -> None:
+        self.report.emit("version_received", **describe_version(version))
+        if self.peer_version is not None:
+            await self._violation("second Version")
+            return
+        self.peer_version = version
+        if not self.replying:
+            return
+        if not self.sent_version:  # a peer that waited for our Version first
+            await self.send_version()
+        # The node enqueues Verack before validating the Version; so do we.
+        await self.send(self.wire.verack(), "verack_sent")
+        reason = self.policy.judge_version(version)
+        if reason is not None:
+            await self.reject_and_close(reason)
+        await self._maybe_send_ready()
+
+    async def _on_verack(self, _msg) -> None:
+        self.report.emit("verack_received")
+        if not self.sent_version:
+            await self._violation("Verack before we sent Version")
+        if self.got_verack:
+            await self._violation("second Verack")
+        self.got_verack = True
+        await self._maybe_send_ready()
+
+    async def _on_ready(self, _msg) -> None:
+        self.report.emit("ready_received")
+        if not self.got_verack:
+            await self._violation("Ready before the peer's Verack")
+        if self.got_ready:
+            await self._violation("second Ready")
+        self.got_ready = True
+
+    async def _maybe_send_ready(self) -> None:
+        if not self.replying:
+            return
+        if self.peer_version is not None and self.got_verack and not self.sent_ready:
+            self.sent_ready = True
+            await self.send(self.wire.ready(), "ready_sent")
+
+    async def _on_ping(self, ping) -> None:
+        self.report.emit("ping_received", nonce=ping.nonce)
+        if self.replying:
+            await self.send(self.wire.pong(ping.nonce), "pong_sent", nonce=ping.nonce)
+
+    async def _on_pong(self, pong) -> None:
+        matches = pong.nonce in self.pending_pings
+        self.report.emit("pong_received", nonce=pong.nonce, matches=matches)
+        if matches:
+            self.pending_pings.discard(pong.nonce)
+            self.answered_pings.add(pong.nonce)
+        else:
+            await self._violation(f"Pong with unexpected nonce {pong.nonce}")
+
+    async def _on_reject(self, reject) -> None:
+        self.report.emit("reject_received", reason=reject.reason)
+        self.rejected = reject.reason
+
+    async def _on_request_addresses(self, _msg) -> None:
+        self.report.emit("request_addresses_received")
+        if self.replying:
+            entries = self.policy.addresses
+            await self.send(self.wire.addresses(entries), "addresses_sent", count=len(entries))
+
+    async def _on_addresses(self, msg) -> None:
+        listed = [describe_net_address(a) for a in msg.addressList]
+        self.report.emit("addresses_received", count=len(listed), addresses=listed)
+        self.addresses_received += 1
+        if self.addresses_received > self.addresses_requested:
+            await self._violation("Addresses we did not ask for (a node would disconnect)")
+
+
+# --------------------------------------------------------------------------- client
+
+
+class ScenarioFailed(Exception):
+    pass
+
+
+def grpc_options(max_message_mb: int) -> list[tuple[str, int]]:
+    """Channel/server args shared by both roles.
+
+    grpcio defaults to a 4 MiB receive limit (like tonic); rusty-kaspa allows 1 GiB.
+    The send limit is lifted so the oversized scenario can exceed the peer's limit.
+    Proxy environment variables are ignored so traffic can only go where we dial.
+    """
+    return [
+        ("grpc.max_send_message_length", -1),
+        ("grpc.max_receive_message_length", max_message_mb * 1024 * 1024),
+        ("grpc.enable_http_proxy", 0),
+    ]
+
+
+async def await_headers(call, session: Session, timeout: float) -> None:
+    """Wait for the server's response headers before sending, as tonic does."""
+    start = time.monotonic()
+    # Not asyncio.wait_for: cancelling the initial_metadata() await only completes
+    # once C-core gives up on the call (20 s against a mute TCP listener).
+    waiter = asyncio.ensure_future(call.initial_metadata())
+    finished, _ = await asyncio.wait({waiter}, timeout=timeout)
+    if not finished:
+        call.cancel()
+        raise ScenarioFailed(f"no response headers within {timeout:g}s")
+    metadata = waiter.result()
+    if call.done() and (await call.code()) != grpc.StatusCode.OK:
+        # A Trailers-Only error response also resolves initial_metadata(); report the
+        # status rather than pretend headers arrived.
+        await session.wait_closed(timeout)
+        raise ScenarioFailed(f"call failed before response headers: {(await call.code()).name}")
+    session.report.emit("headers_received",
+                        elapsed_ms=round((time.monotonic() - start) * 1000, 1),
+                        metadata={k: _metadata_value(v) for k, v in metadata or ()})
+
+
+def _metadata_value(value) -> str:
+    return value.hex() if isinstance(value, bytes) else value
+
+
+async def handshake(session: Session, args) -> None:
+    if not args.wait_for_version:
+        await session.send_version()
+    await session.expect(lambda: session.handshake_done, args.timeout,
+                         "the handshake (Version/Verack/Ready)")
+
+
+async def ping_and_expect_pong(session: Session, timeout: float) -> None:
+    nonce = await session.send_ping()
+    await session.expect(lambda: nonce in session.answered_pings, timeout,
+                         f"Pong for nonce {nonce}")
+
+
+async def hold(session: Session, seconds: float) -> None:
+    if seconds > 0:
+        await session.pump_until(lambda: False, seconds)
+
+
+async def expect_peer_closes(session: Session, timeout: float) -> None:
+    if not await session.wait_closed(timeout):
+        raise ScenarioFailed(f"peer did not close the stream within {timeout:g}s")
+
+
+async def scenario_node(session: Session, args) -> None:
+    await handshake(session, args)
+    await session.request_addresses()
+    await session.expect(lambda: session.addresses_received >= 1, args.timeout, "Addresses")
+    await ping_and_expect_pong(session, args.timeout)
+    await hold(session, args.hold_seconds)
+    if session.addresses_received != 1:
+        raise ScenarioFailed(f"expected exactly one Addresses, got {session.addresses_received}")
+    if session.peer_version.network != session.me.network:
+        raise ScenarioFailed(f"peer network {session.peer_version.network!r} "
+                             f"!= ours {session.me.network!r} but it did not reject us")
+
+
+async def scenario_silent(session: Session, args) -> None:
+    # A silent peer must eventually be dropped (a node rejects after 4 s).
+    session.answering = False
+    await expect_peer_closes(session, args.timeout)
+
+
+async def scenario_garbage(session: Session, args) -> None:
+    session.answering = False  # so the only thing the peer can react to is the garbage
+    await session.send_raw(GARBAGE_PAYLOAD, "raw_sent", bytes=len(GARBAGE_PAYLOAD),
+                           hex=GARBAGE_PAYLOAD.hex())
+    await expect_peer_closes(session, args.timeout)
+
+
+async def scenario_oversized(session: Session, args) -> None:
+    # The big message is a valid Version (a node accepts any user-agent length and
+    # truncates), so the only reason to refuse it is its size. Repeated text
+    # compresses well, which also checks that limits apply to the decompressed size.
+    size = args.size_mb * 1024 * 1024 + 1
+    await session.send_version(user_agent="a" * size)
+    if args.expect == "close":
+        await expect_peer_closes(session, args.timeout)
+        return
+    await session.expect(lambda: session.handshake_done, args.timeout,
+                         "the handshake after an oversized Version")
+    await ping_and_expect_pong(session, args.timeout)
+
+
+async def scenario_unknown_payload(session: Session, args) -> None:
+    await handshake(session, args)
+    await session.send_raw(UNKNOWN_PAYLOAD, "raw_sent", bytes=len(UNKNOWN_PAYLOAD),
+                           hex=UNKNOWN_PAYLOAD.hex())
+    await ping_and_expect_pong(session, args.timeout)
+    await hold(session, args.hold_seconds)
+
+
+async def scenario_flood_invs(session: Session, args) -> None:
+    await handshake(session, args)
+    start = time.monotonic()
+    for _ in range(args.count):
+        inv = session.wire.inv_relay_block(os.urandom(32))
+        await session.send_raw(inv.SerializeToString(), "inv_relay_block_sent", quiet=True)
+    session.report.emit("invs_sent", count=args.count,
+                        elapsed_ms=round((time.monotonic() - start) * 1000, 1))
+    await ping_and_expect_pong(session, args.timeout)
+    await hold(session, args.hold_seconds)
+
+
+SCENARIOS: dict[str, Callable[[Session, argparse.Namespace], Awaitable[None]]] = {
+    "node": scenario_node,
+    "wrong-network": scenario_node,
+    "silent": scenario_silent,
+    "garbage": scenario_garbage,
+    "oversized": scenario_oversized,
+    "unknown-payload": scenario_unknown_payload,
+    "flood-invs": scenario_flood_invs,
+}
+
+
+def expected_reject_terms(session: Session, args) -> Optional[list[str]]:
+    """Substrings a Reject must contain for this run, or None if no Reject is expected."""
+    if args.scenario == "wrong-network":
+        terms = [session.me.network]
+        if session.peer_version is not None:
+            terms.append(session.peer_version.network)
+        return terms
+    return [args.expect_reject] if args.expect_reject is not None else None
+
+
+async def run_scenario(session: Session, call, args) -> None:
+    """Run the chosen scenario, turning a Reject into success only when expected."""
+    await await_headers(call, session, args.headers_timeout)
+    terms_before = expected_reject_terms(session, args)
+    try:
+        await SCENARIOS[args.scenario](session, args)
+    except PeerRejected as rejected:
+        terms = expected_reject_terms(session, args)
+        if terms is None:
+            raise ScenarioFailed(f"peer rejected us: {rejected.reason}") from None
+        missing = [t for t in terms if t not in rejected.reason]
+        if missing:
+            raise ScenarioFailed(f"Reject reason {rejected.reason!r} lacks {missing}") from None
+        await expect_peer_closes(session, args.timeout)
+        return
+    if terms_before is not None:
+        raise ScenarioFailed("expected a Reject but the peer accepted us")
+
+
+async def close_call(session: Session, call, args) -> None:
+    """End our side like a node does: END_STREAM, then cancel if the peer lingers."""
+    if session.closed:
+        return
+    if call.done():  # cancelled or failed locally: only collect the reader's report
+        await session.wait_closed(1.0)
+        return
+    if args.close == "half-close":
+        with contextlib.suppress(Exception):
+            await call.done_writing()
+            session.report.emit("half_closed")
+        if await session.wait_closed(args.close_wait):
+            return
+    call.cancel()
+    session.report.emit("stream_closed", code="CANCELLED", details="cancelled locally",
+                        local=True)
+    session.closed = StreamClosed("CANCELLED", "cancelled locally")
+
+
+def identity_from_args(args, default_network: str) -> LocalIdentity:
+    return LocalIdentity(network=args.network or default_network,
+                         protocol_version=args.protocol_version,
+                         user_agent=args.user_agent,
+                         peer_id=args.id_hex if args.id_hex is not None else uuid.uuid4().bytes,
+                         advertise=args.advertise)
+
+
+async def run_client(args, wire: Wire, report: Reporter) -> bool:
+    refusal = None if args.allow_remote else non_loopback_reason(args.target)
+    if refusal:
+        report.emit("done", ok=False, error=refusal, scenario=args.scenario)
+        return False
+    compression = None if args.no_gzip else grpc.Compression.Gzip
+    async with grpc.aio.insecure_channel(args.target, options=grpc_options(args.max_message_mb),
+                                         compression=compression) as channel:
+        # No (de)serializers: messages travel as raw bytes so the garbage and
+        # unknown-payload scenarios can use the very same method as valid traffic.
+        call = channel.stream_stream(METHOD)()
+        me = identity_from_args(
+            args, TESTNET_10 if args.scenario == "wrong-network" else MAINNET)
+        session = Session(wire, ClientTransport(call), me, report,
+                          SessionPolicy(addresses=[]), gzip=not args.no_gzip)
+        error = None
+        async with session.running():
+            try:
+                await run_scenario(session, call, args)
+            except (ScenarioFailed, StepTimeout, StreamClosed, PeerRejected) as e:
+                error = str(e)
+            await close_call(session, call, args)
+        if error is None and session.violations:
+            error = "protocol violations: " + "; ".join(session.violations)
+        report.emit("done", ok=error is None, error=error, scenario=args.scenario)
+        return error is None
+
+
+# --------------------------------------------------------------------------- server
+
+
+def judge_version(version, me: LocalIdentity, forced_reason: Optional[str]) -> Optional[str]:
+    """Return the Reject reason a node would send for this Version, in the node's order."""
+    if len(version.id) != 16:
+        return f"invalid peer id length {len(version.id)}"
+    if version.HasField("address") and len(version.address.ip) not in (4, 16):
+        return f"IP has illegal length {len(version.address.ip)}"
+    if version.HasField("subnetworkId") and len(version.subnetworkId.bytes) != 20:
+        return f"invalid subnetwork id length {len(version.subnetworkId.bytes)}"
+    if forced_reason is not None:
+        return forced_reason
+    if version.id == me.peer_id:
+        return "LOOPBACK_CONNECTION"
+    if version.network != me.network:
+        return f"Network mismatch - local: {me.network}, remote: {version.network}"
+    if version.protocolVersion < me.protocol_version:
+        return (f"P2P protocol version mismatch - local: {me.protocol_version}, "
+                f"remote: {version.protocolVersion}")
+    return None
+
+
+class NodeServer:
+    """gRPC servicer that treats every MessageStream like a rusty-kaspa node would."""
+
+    def __init__(self, args, wire: Wire, report: Reporter, stop: asyncio.Event):
+        self.args = args
+        self.wire = wire
+        self.report = report
+        self.stop = stop
+        self.me = identity_from_args(args, MAINNET)
+        self._numbers = itertools.count(1)
+        self._sessions: set[Session] = set()
+        self.finished_streams = 0
+
+    def handler(self) -> grpc.GenericRpcHandler:
+        method = grpc.stream_stream_rpc_method_handler(self.message_stream)
+        return grpc.method_handlers_generic_handler(SERVICE, {"MessageStream": method})
+
+    async def message_stream(self, _requests, context) -> None:
+        number = next(self._numbers)
+        report = self.report.bind(stream=number)
+        peer = urllib.parse.unquote(context.peer())  # "ipv6:%5B::1%5D:port" -> "ipv6:[::1]:port"
+        if self.args.max_streams and number > self.args.max_streams:
+            report.emit("stream_refused", peer=peer)
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "max streams reached")
+        # Headers first: a dialing node sends nothing until it has them.
+        await context.send_initial_metadata(())
+        report.emit("stream_opened", peer=peer,
+                    request_metadata={m.key: _metadata_value(m.value)
+                                      for m in context.invocation_metadata() or ()})
+        # grpcio hides grpc-accept-encoding, so gzip_frame assumes the peer accepts gzip.
+        session = Session(self.wire, ServerTransport(context), self.me, report,
+                          self._policy(report, peer), gzip=True)
+        self._sessions.add(session)
+        try:
+            async with session.running():
+                await self._serve(session)
+            report.emit("stream_closed", code="OK", details="closed by us: server stopping",
+                        local=True)
+        except StreamClosed:
+            pass  # already reported as stream_closed
+        except LocalClose as closing:
+            report.emit("stream_closed", code="OK", details=f"closed by us: {closing}",
+                        local=True)
+        except PeerRejected:
+            report.emit("stream_closed", code="OK",
+                        details="closed by us after the peer's Reject", local=True)
+        except asyncio.CancelledError:
+            report.emit("stream_closed", code="CANCELLED", details="RPC cancelled")
+            raise
+        finally:
+            self._sessions.discard(session)
+            self._stream_finished()
+
+    def end_streams(self) -> None:
+        """Make every open stream finish with OK trailers, as a node closing its peers."""
+        for session in self._sessions:
+            session.interrupt()
+
+    def _policy(self, report: Reporter, peer: str) -> SessionPolicy:
+        def judge(version) -> Optional[str]:
+            report.emit("probe_accepted", peer=peer, **describe_version(version))
+            return judge_version(version, self.me, self.args.reject_after_version)
+        return SessionPolicy(judge_version=judge, addresses=self.args.addresses,
+                             close_on_violation=True)
+
+    async def _serve(self, session: Session) -> None:
+        """The node's side of one connection: handshake with deadlines, then flows."""
+        args = self.args
+        await session.send_version()
+        if not await session.pump_until(
+                lambda: session.peer_version is not None and session.got_verack,
+                args.version_timeout):
+            await session.reject_and_close(f"timeout expired after {args.version_timeout:g}s")
+        if not await session.pump_until(lambda: session.got_ready, args.ready_timeout):
+            await session.reject_and_close(f"timeout expired after {args.ready_timeout:g}s")
+        if args.request_addresses:
+            await session.request_addresses()
+        while not self.stop.is_set():  # until the peer closes or the server stops
+            await session.pump_until(self.stop.is_set, args.ping_interval or 3600)
+            if args.ping_interval and not self.stop.is_set():
+                await session.send_ping()
+
+    def _stream_finished(self) -> None:
+        self.finished_streams += 1
+        if self.args.max_streams and self.finished_streams >= self.args.max_streams:
+            self.stop.set()
+
+
+async def run_until_stopped(stop: asyncio.Event, lifetime: Optional[float]) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(stop.wait(), lifetime)
+
+
+async def run_server(args, wire: Wire, report: Reporter) -> bool:
+    stop = asyncio.Event()
+    node = NodeServer(args, wire, report, stop)
+    # Gzip is both accepted (C-core always decodes it) and used for responses to
+    # peers that advertise it, matching the node's accept/send_compressed(Gzip).
+    server = grpc.aio.server(options=grpc_options(args.max_message_mb),
+                             compression=grpc.Compression.Gzip)
+    server.add_generic_rpc_handlers((node.handler(),))
+    port = server.add_insecure_port(args.listen)
+    if port == 0:
+        report.emit("done", ok=False, error=f"cannot listen on {args.listen}")
+        return False
+    await server.start()
+    report.emit("listening", port=port, network=node.me.network, id=node.me.peer_id)
+    await run_until_stopped(stop, args.lifetime_seconds)
+    stop.set()  # also when the lifetime ran out, so handlers see it
+    node.end_streams()
+    await server.stop(grace=3)
+    report.emit("done", ok=True, error=None, streams=node.finished_streams)
+    return True
+
+
+# --------------------------------------------------------------------------- tcp sink
+
+
+async def run_tcp_sink(args, report: Reporter) -> bool:
+    """Accept TCP and read everything, never writing a byte."""
+    numbers = itertools.count(1)
+
+    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        number = next(numbers)
+        peer = format_host_port(*writer.get_extra_info("peername")[:2])
+        report.emit("connection_accepted", connection=number, peer=peer)
+        received = 0
+        try:
+            while chunk := await reader.read(65536):
+                received += len(chunk)
+        except ConnectionError:
+            pass
+        finally:
+            report.emit("connection_closed", connection=number, peer=peer,
+                        bytes_received=received)
+            writer.close()
+
+    host, port = split_host_port(args.listen)
+    server = await asyncio.start_server(on_connect, host, port)
+    report.emit("listening", port=server.sockets[0].getsockname()[1])
+    stop = asyncio.Event()
+    await run_until_stopped(stop, args.lifetime_seconds)
+    server.close()
+    report.emit("done", ok=True, error=None)
+    return True
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def host_port_arg(text: str) -> tuple[str, int]:
+    host, port = split_host_port(text)
+    ipaddress.ip_address(host)  # NetAddress carries an IP, never a name
+    return host, port
+
+
+def peer_id_arg(text: str) -> bytes:
+    """Hex bytes of any length: a wrong length is how to test the peer's validation."""
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not hex: {text!r}") from None
+
+
+def address_list_arg(text: str) -> list[tuple[str, int]]:
+    """'1.2.3.4:16111,[2001:db8::1]:16111' -> [(ip, port), ...]."""
+    return [host_port_arg(item) for item in text.split(",") if item.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    # Options both gRPC roles share: what we say in our Version, and transport limits.
+    version = argparse.ArgumentParser(add_help=False)
+    v = version.add_argument_group("our Version message")
+    v.add_argument("--network", help="Version.network (default kaspa-mainnet; "
+                   "kaspa-testnet-10 for the wrong-network scenario)")
+    v.add_argument("--protocol-version", type=int, default=DEFAULT_PROTOCOL_VERSION)
+    v.add_argument("--user-agent", default=DEFAULT_USER_AGENT)
+    v.add_argument("--id-hex", type=peer_id_arg,
+                   help="peer id in hex, normally 16 bytes (default: random UUIDv4)")
+    v.add_argument("--advertise", type=host_port_arg, metavar="IP:PORT",
+                   help="set Version.address (omitted by default)")
+    t = version.add_argument_group("transport")
+    t.add_argument("--max-message-mb", type=int, default=1024,
+                   help="largest message we accept (node: 1024; grpcio default: 4)")
+
+    client = sub.add_parser("client", parents=[version], help="dial a sensor like a node")
+    client.add_argument("--target", required=True, metavar="HOST:PORT")
+    client.add_argument("--scenario", choices=sorted(SCENARIOS), default="node")
+    client.add_argument("--wait-for-version", action="store_true",
+                        help="send our Version only after the peer's Version arrived")
+    client.add_argument("--no-gzip", action="store_true", help="send uncompressed messages")
+    client.add_argument("--timeout", type=float, default=10.0, help="seconds per wait")
+    client.add_argument("--headers-timeout", type=float, default=10.0,
+                        help="seconds to wait for response headers (tonic: 10)")
+    client.add_argument("--hold-seconds", type=float, default=0.0,
+                        help="stay connected this long after the scenario, answering pings")
+    client.add_argument("--close", choices=("half-close", "cancel"), default="half-close")
+    client.add_argument("--close-wait", type=float, default=3.0,
+                        help="seconds to wait for the peer to end after our half-close")
+    client.add_argument("--expect-reject", metavar="SUBSTRING",
+                        help="succeed only if a Reject containing SUBSTRING arrives, then EOF")
+    client.add_argument("--size-mb", type=int, default=5, help="oversized: message size")
+    client.add_argument("--expect", choices=("close", "accept"), default="close",
+                        help="oversized: whether the peer should drop or accept the message")
+    client.add_argument("--count", type=int, default=1000, help="flood-invs: number of invs")
+    client.add_argument("--max-runtime", type=float,
+                        help="hard limit for the whole run (default derived from timeouts)")
+    client.add_argument("--allow-remote", action="store_true",
+                        help="permit a non-loopback target")
+
+    server = sub.add_parser("server", parents=[version], help="accept dials like a node")
+    server.add_argument("--listen", required=True, metavar="HOST:PORT")
+    server.add_argument("--addresses", type=address_list_arg, default=[],
+                        metavar="IP:PORT,...", help="entries of our Addresses replies")
+    server.add_argument("--reject-after-version", metavar="REASON",
+                        help="Reject every peer with REASON after its Version")
+    server.add_argument("--max-streams", type=int, default=0,
+                        help="exit after this many streams ended; refuse more (0: no limit)")
+    server.add_argument("--lifetime-seconds", type=float, help="exit after this long")
+    server.add_argument("--version-timeout", type=float, default=4.0,
+                        help="Reject if the peer's Version+Verack take longer (node: 4)")
+    server.add_argument("--ready-timeout", type=float, default=8.0,
+                        help="Reject if the peer's Ready takes longer (node: 8)")
+    server.add_argument("--no-request-addresses", dest="request_addresses",
+                        action="store_false", help="do not send RequestAddresses after Ready")
+    server.add_argument("--ping-interval", type=float, default=0.0,
+                        help="ping the peer this often after the handshake (node: 120; 0: never)")
+
+    sink = sub.add_parser("tcp-sink", help="accept TCP, never speak")
+    sink.add_argument("--listen", required=True, metavar="HOST:PORT")
+    sink.add_argument("--lifetime-seconds", type=float, help="exit after this long")
+    return parser
+
+
+def client_max_runtime(args) -> float:
+    if args.max_runtime:
+        return args.max_runtime
+    return args.headers_timeout + 4 * args.timeout + args.hold_seconds + args.close_wait + 30
+
+
+def start_watchdog(seconds: float, report: Reporter) -> None:
+    """Last line of defence against a hang inside C-core: report and exit hard."""
+    def expire():
+        report.emit("done", ok=False, error=f"max runtime of {seconds:g}s exceeded")
+        os._exit(1)
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    report = Reporter()
+    if args.command == "tcp-sink":
+        return 0 if asyncio.run(run_tcp_sink(args, report)) else 1
+    wire = Wire(load_protowire())
+    if args.command == "client":
+        start_watchdog(client_max_runtime(args), report)
+        return 0 if asyncio.run(run_client(args, wire, report)) else 1
+    return 0 if asyncio.run(run_server(args, wire, report)) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

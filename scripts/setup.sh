@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what kaspa-sensor needs on a Debian machine that already has the Swift toolchain:
+# the system C libraries the plugins link (libsqlite3, libcurl), the sqlite3 shell, and the Python
+# packages of the independent test peers (grpcio). Safe to run again; installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+for package in libsqlite3-dev libcurl4-openssl-dev sqlite3 python3-pip; do
+  dpkg -s "$package" >/dev/null 2>&1 || need_apt+=("$package")
+done
+if ((${#need_apt[@]})); then
+  echo "installing: ${need_apt[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if [ "${1:-}" = "--with-test-peers" ]; then
+  python3 -c "import grpc, grpc_tools" 2>/dev/null \
+    || python3 -m pip install --quiet --disable-pip-version-check -r Tests/peers/requirements.txt
+fi
