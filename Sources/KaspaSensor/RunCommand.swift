@@ -38,9 +38,11 @@ struct RunCommand: AsyncParsableCommand {
             let application = try await SensorApplication(loaded: loaded, logger: logger)
             try await application.run()
         } catch let error as PluginLoadError {
-            throw ValidationError("cannot start the sinks: \(error)")
+            throw StartupError(message: "cannot start the sinks: \(error)")
         } catch let error as ConfigurationError {
-            throw ValidationError(error.description)
+            throw StartupError(message: error.description)
+        } catch let error as ListenError {
+            throw StartupError(message: error.description)
         }
     }
 }
@@ -54,7 +56,7 @@ func loadConfiguration(file: String?, sensorID: String?) throws -> LoadedConfigu
     do {
         return try ConfigurationLoader.load(file: file, sensorID: sensorID)
     } catch {
-        throw ValidationError(error.description)
+        throw StartupError(message: error.description)
     }
 }
 
@@ -69,4 +71,11 @@ func makeLogger(level: String) -> Logger {
     var logger = Logger(label: "kaspa-sensor")
     logger.logLevel = logLevel
     return logger
+}
+
+/// A problem that stops the sensor before or while starting; printed as `Error: <message>` (no usage text) and
+/// the process exits with status 1.
+struct StartupError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
 }

@@ -82,11 +82,13 @@ enum SQLiteSchema {
         ("handshake_error", "TEXT"), ("handshake_duration_ms", "REAL"), ("protocol_version", "INTEGER"),
         ("user_agent", "TEXT"), ("peer_network", "TEXT"), ("peer_id", "TEXT"), ("peer_services", "INTEGER"),
         ("peer_timestamp_ms", "INTEGER"), ("peer_disable_relay_tx", "INTEGER"), ("advertised_ip", "TEXT"),
-        ("advertised_port", "INTEGER"), ("advertised_ip_differs", "INTEGER"), ("classification", "TEXT"),
+        ("advertised_port", "INTEGER"), ("advertised_ip_differs", "INTEGER"), ("advertised_address_error", "TEXT"),
+        ("classification", "TEXT"),
         ("probe_outcome", "TEXT"), ("probe_error", "TEXT"), ("probe_target", "TEXT"),
         ("probe_duration_ms", "REAL"), ("probe_attempts", "INTEGER"), ("probe_cached", "INTEGER"),
         ("probe_user_agent", "TEXT"), ("probe_peer_id", "TEXT"), ("probe_protocol_version", "INTEGER"),
         ("session_duration_ms", "REAL"), ("disconnect_reason", "TEXT"), ("session_open", "INTEGER"),
         ("messages_received", "INTEGER"), ("pings_answered", "INTEGER"), ("addresses_sent", "INTEGER"),
+        ("addresses_received", "INTEGER"),
     ].map { FieldColumn(name: $0.0, type: $0.1) }
 }

@@ -10,6 +10,7 @@ public import ServiceLifecycle
 /// On graceful shutdown it stops accepting, lets sessions finish for `shutdownGrace`, then cancels the rest (their
 /// events are still emitted, with disconnect reason `sensor_shutdown`).
 public final class P2PServer: Service {
+    private let addresses: [PeerAddress]
     private let transports: [HTTP2ServerTransport.Posix]
     private let handler: InboundConnectionHandler
     private let shutdownGrace: Duration
@@ -26,6 +27,7 @@ public final class P2PServer: Service {
         self.handler = handler
         self.shutdownGrace = shutdownGrace
         self.logger = logger
+        self.addresses = addresses
         self.transports = addresses.map { address in
             let socketAddress: GRPCNIOTransportCore.SocketAddress =
                 address.ip.isIPv4
@@ -48,8 +50,18 @@ public final class P2PServer: Service {
     /// The bound addresses (useful with port 0). Waits until the listeners are up.
     public func listeningAddresses() async throws -> [PeerAddress] {
         var result: [PeerAddress] = []
-        for transport in transports {
-            let address = try await transport.listeningAddress
+        for (configured, transport) in zip(addresses, transports) {
+            let address: GRPCNIOTransportCore.SocketAddress
+            do {
+                address = try await transport.listeningAddress
+            } catch {
+                throw ListenError(
+                    role: "Kaspa peers",
+                    address: configured.description,
+                    key: "[network] listen_address",
+                    reason: Self.reason(error)
+                )
+            }
             if let ipv4 = address.ipv4, let parsed = PeerAddress("\(ipv4.host):\(ipv4.port)") {
                 result.append(parsed)
             } else if let ipv6 = address.ipv6, let parsed = PeerAddress("[\(ipv6.host)]:\(ipv6.port)") {
@@ -57,6 +69,14 @@ public final class P2PServer: Service {
             }
         }
         return result
+    }
+
+    private static func reason(_ error: any Error) -> String {
+        var text = String(describing: error)
+        if let cause = (error as? RuntimeError)?.cause {
+            text = String(describing: cause)
+        }
+        return text
     }
 
     /// Serves until graceful shutdown (then drains for `shutdownGrace`) or cancellation.
@@ -73,37 +93,60 @@ public final class P2PServer: Service {
         let servers = transports.map { GRPCServer(transport: $0, services: [service]) }
         let grace = shutdownGrace
         let logger = self.logger
-        try await withThrowingTaskGroup(of: Bool.self) { group in
-            for server in servers {
+        let addresses = self.addresses
+        try await withThrowingTaskGroup(of: Finished.self) { group in
+            for (address, server) in zip(addresses, servers) {
                 group.addTask {
-                    try await server.serve()
-                    return true
+                    do {
+                        try await server.serve()
+                    } catch {
+                        throw ListenError(
+                            role: "Kaspa peers",
+                            address: address.description,
+                            key: "[network] listen_address",
+                            reason: Self.reason(error)
+                        )
+                    }
+                    return .server
                 }
             }
             group.addTask {
                 do {
                     try await gracefulShutdown()
                 } catch {
-                    return false
+                    return .graceOver
                 }
                 logger.info("stopping P2P listeners; open sessions get \(grace) to finish")
                 for server in servers { server.beginGracefulShutdown() }
                 try? await Task.sleep(for: grace)
-                return false
+                return .graceOver
             }
-            for address in try await listeningAddresses() {
-                logger.info("accepting Kaspa peers", metadata: ["address": "\(address)"])
+            group.addTask {
+                // Failing to bind is reported by the server task, with the system's reason.
+                for address in (try? await self.listeningAddresses()) ?? [] {
+                    logger.info("accepting Kaspa peers", metadata: ["address": "\(address)"])
+                }
+                return .logged
             }
             var serving = servers.count
-            while let finishedServer = try await group.next() {
-                if finishedServer {
+            while let finished = try await group.next() {
+                switch finished {
+                case .server:
                     serving -= 1
-                    if serving == 0 { break }
-                } else {
-                    break  // the grace period is over: cancel what is left
+                case .graceOver:
+                    serving = 0  // the grace period is over: cancel what is left
+                case .logged:
+                    continue
                 }
+                if serving == 0 { break }
             }
             group.cancelAll()
         }
+    }
+
+    private enum Finished: Sendable {
+        case server
+        case graceOver
+        case logged
     }
 }
