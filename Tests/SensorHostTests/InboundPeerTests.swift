@@ -63,6 +63,17 @@ struct InboundPeerTests {
         }
     }
 
+    @Test("Whatever protocol version a peer advertises is recorded, not refused", arguments: [5, 7, 9, 11])
+    func recordsProtocolVersion(version: Int) async throws {
+        try await SensorHarness.withSensor(["probing": ["enabled": "false"]]) { sensor in
+            let run = try await sensor.pythonClient(["--scenario", "node", "--protocol-version", "\(version)"])
+            #expect(run.status == 0, "\(run.output)")
+            let row = try #require(try await sensor.waitForRows().first)
+            #expect(row["handshake_outcome"] == "completed")
+            #expect(row["protocol_version"] == "\(version)")
+        }
+    }
+
     @Test("A peer on another network gets a Reject naming both networks, and the attempt is recorded")
     func wrongNetwork() async throws {
         try await SensorHarness.withSensor(["probing": ["enabled": "false"]]) { sensor in
