@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "SensorPluginAPI", targets: ["SensorPluginAPI"]),
         // Sink plugins: C-ABI shared libraries the host loads with dlopen (see plugins.toml).
         .library(name: "SQLiteSink", type: .dynamic, targets: ["SQLiteSink"]),
+        .library(name: "JSONLinesSink", type: .dynamic, targets: ["JSONLinesSink"]),
     ],
     dependencies: [
         .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
@@ -112,6 +113,18 @@ let package = Package(
             dependencies: ["SensorPluginAPI", "CSQLite"],
             path: "Sources/Plugins/SQLiteSink",
             swiftSettings: strictSwift
+        ),
+        // A sink in plain C (the header and libc only): each event's JSON as one line of a file. Also the template
+        // for C plugins. Hidden visibility: sensor_plugin_query_v1 (SENSOR_EXPORT) is its only exported symbol.
+        .target(
+            name: "JSONLinesSink",
+            dependencies: ["SensorPluginAPI"],
+            path: "Sources/Plugins/JSONLinesSink",
+            cSettings: [.unsafeFlags(["-fvisibility=hidden", "-Wall", "-Wextra", "-Werror"])],
+            // SwiftPM links every product with swiftc, which adds the Swift runtime (swiftrt.o, -lswiftCore) even
+            // to pure C. In the Embedded mode the driver links no runtime: the .so then needs libc alone (checked by
+            // JSONLinesSinkTests). This flag only changes which libraries the link step adds; nothing is compiled.
+            linkerSettings: [.unsafeFlags(["-enable-experimental-feature", "Embedded"])]
         ),
         // Sockets and listeners shared by the test targets.
         .target(

@@ -79,7 +79,7 @@ struct ClassificationTests {
             let rows = try await sensor.waitForRows(2)
             #expect(rows.map { $0["probe_cached"] } == ["0", "1"])
             #expect(rows.allSatisfy { $0["classification"] == "public" })
-            let probes = node.events.filter { $0["event"] as? String == "version_received" }
+            let probes = try await node.events(named: "version_received", atLeast: 2, limit: .seconds(2))
             #expect(probes.count == 1)
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// A user agent long and repetitive enough that grpcio really gzips the Version frame (it only keeps gzip output
@@ -46,7 +47,7 @@ struct InboundPeerTests {
             #expect(Double(row["handshake_duration_ms"] ?? "") != nil)
             #expect(row["disconnect_reason"] != nil)
             // The probe dialed the connection's own IP with a fresh id, not the peer's.
-            let probe = try #require(node.events.first { $0["event"] as? String == "version_received" })
+            let probe = try #require(try await node.events(named: "version_received").first)
             #expect(probe["id"] as? String != "00112233445566778899aabbccddeeff")
         }
     }
@@ -112,6 +113,19 @@ struct InboundPeerTests {
             let recorded = try #require(row["handshake_error"], "\(row)")
             #expect(error.isEmpty || recorded.contains(error), "\(row)")
             #expect(row["disconnect_reason"] != nil)
+        }
+    }
+
+    @Test("A TCP connection that never speaks HTTP/2 is closed after the version timeout and counted")
+    func silentTCPConnectionIsClosed() async throws {
+        try await SensorHarness.withSensor(["handshake": ["version_timeout_ms": "700"]]) { sensor in
+            let address = sensor.p2p
+            let seconds = await Task.detached { SilentClient.secondsUntilClosed(address, limit: 10) }.value
+            let closedAfter = try #require(seconds, "the sensor kept a silent connection open for 10 s")
+            #expect(closedAfter >= 0.5 && closedAfter < 5)
+            let metrics = try await sensor.get("/metrics").body
+            #expect(metrics.contains("sensor_tcp_connections_total 1"))
+            #expect(metrics.contains("sensor_connections_total 0"))
         }
     }
 

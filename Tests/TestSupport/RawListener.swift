@@ -70,3 +70,33 @@ public final class RawListener: @unchecked Sendable {
         return PeerAddress("127.0.0.1:\(UInt16(bigEndian: address.sin_port))")!
     }
 }
+
+/// Opens a TCP connection that never sends anything and reports how long until the other side closes it.
+public enum SilentClient {
+    /// Seconds until the peer at `address` closed the connection, or `nil` if it was still open after `limit`
+    /// seconds (or the connect failed).
+    public static func secondsUntilClosed(_ address: PeerAddress, limit: Double) -> Double? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var target = sockaddr_in()
+        target.sin_family = sa_family_t(AF_INET)
+        target.sin_addr.s_addr = inet_addr(address.ip.description)
+        target.sin_port = address.port.bigEndian
+        let connected = withUnsafePointer(to: &target) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else { return nil }
+        var timeout = timeval(tv_sec: Int(limit.rounded(.up)), tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let start = Date()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            if count == 0 { return Date().timeIntervalSince(start) }  // orderly close
+            if count < 0 { return errno == EAGAIN || errno == EWOULDBLOCK ? nil : Date().timeIntervalSince(start) }
+            // The server's HTTP/2 SETTINGS and GOAWAY arrive first; keep reading until the close.
+        }
+    }
+}

@@ -64,6 +64,8 @@ public final class SensorApplication: Sendable {
             addresses: listenAddresses,
             handler: handler,
             maxMessageBytes: configuration.network.maxMessageBytes,
+            silentConnectionTimeout: .milliseconds(configuration.handshake.versionTimeoutMilliseconds),
+            metrics: metrics,
             logger: logger
         )
         if configuration.metrics.enabled, let address = PeerAddress(configuration.metrics.address) {

@@ -2,6 +2,7 @@ import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 public import KaspaP2P
 public import Logging
+import NIOCore
 public import ServiceLifecycle
 
 /// Listens for Kaspa peers on every configured address (plaintext HTTP/2, gzip accepted) and hands each
@@ -16,11 +17,14 @@ public final class P2PServer: Service {
     private let shutdownGrace: Duration
     private let logger: Logger
 
-    /// Creates listeners for `addresses` (not yet bound; ``run()`` binds them).
+    /// Creates listeners for `addresses` (not yet bound; ``run()`` binds them). A connection that has no open
+    /// stream for `silentConnectionTimeout` is closed.
     public init(
         addresses: [PeerAddress],
         handler: InboundConnectionHandler,
         maxMessageBytes: Int,
+        silentConnectionTimeout: Duration,
+        metrics: SensorMetrics,
         shutdownGrace: Duration = .seconds(5),
         logger: Logger
     ) {
@@ -42,6 +46,19 @@ public final class P2PServer: Service {
                     config.rpc.maxRequestPayloadSize = maxMessageBytes
                     // One stream per peer is what nodes open; a few more are tolerated, not hundreds.
                     config.http2.maxConcurrentStreams = 4
+                    // A TCP connection with no open stream (a port scanner, a peer that never speaks HTTP/2)
+                    // is closed after this long instead of holding a socket forever.
+                    config.connection.maxIdleTime = silentConnectionTimeout
+                    config.connection.maxGraceTime = .seconds(5)
+                    config.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in
+                        metrics.tcpConnectionAccepted()
+                        return channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(
+                                SilentConnectionCloser(timeout: TimeAmount(silentConnectionTimeout)),
+                                position: .first
+                            )
+                        }
+                    }
                 }
             )
         }

@@ -12,6 +12,7 @@ public final class SensorMetrics: Sendable {
     /// The swift-metrics factory backed by ``registry``; sinks and other components create their metrics with it.
     public let factory: any MetricsFactory
 
+    private let tcpConnections: CoreMetrics.Counter
     private let connections: CoreMetrics.Counter
     private let activeConnections: CoreMetrics.Gauge
     private let activeCount = Atomic<Int>(0)
@@ -37,6 +38,7 @@ public final class SensorMetrics: Sendable {
         ]
         factory.defaultDurationHistogramBuckets = latencyBuckets
         self.factory = factory
+        tcpConnections = CoreMetrics.Counter(label: "sensor_tcp_connections_total", factory: factory)
         connections = CoreMetrics.Counter(label: "sensor_connections_total", factory: factory)
         activeConnections = CoreMetrics.Gauge(label: "sensor_active_connections", factory: factory)
         rejectedOverCapacity = CoreMetrics.Counter(label: "sensor_connections_rejected_total", factory: factory)
@@ -50,6 +52,11 @@ public final class SensorMetrics: Sendable {
         eventsEmitted = CoreMetrics.Counter(label: "sensor_events_emitted_total", factory: factory)
         addressesReceived = CoreMetrics.Counter(label: "sensor_addresses_received_total", factory: factory)
         activeConnections.record(0)
+    }
+
+    /// A TCP connection was accepted (it may never open a stream).
+    func tcpConnectionAccepted() {
+        tcpConnections.increment()
     }
 
     /// A peer opened a stream.

@@ -117,6 +117,18 @@ final class PythonListener: Sendable {
         self.port = found
     }
 
+    /// Waits (up to `limit`) until an event named `name` has been printed, and returns every such event.
+    func events(named name: String, atLeast count: Int = 1, limit: Duration = .seconds(10)) async throws
+        -> [[String: any Sendable]]
+    {
+        let deadline = ContinuousClock.now + limit
+        while true {
+            let matching = events.filter { $0["event"] as? String == name }
+            if matching.count >= count || ContinuousClock.now >= deadline { return matching }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
     /// Every JSON event printed so far.
     var events: [[String: any Sendable]] {
         lines.lines.withLock { PythonPeer.parse($0.joined(separator: "\n")) }
