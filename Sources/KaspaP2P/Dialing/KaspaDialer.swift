@@ -134,11 +134,3 @@ public struct KaspaDialer: Sendable {
         return DialFailure(.other, String(describing: error))
     }
 }
-
-extension TimeAmount {
-    /// Converts a Swift `Duration`, rounding down to nanoseconds.
-    init(_ duration: Duration) {
-        let parts = duration.components
-        self = .nanoseconds(parts.seconds * 1_000_000_000 + parts.attoseconds / 1_000_000_000)
-    }
-}

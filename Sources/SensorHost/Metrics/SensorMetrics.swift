@@ -149,9 +149,4 @@ extension Duration {
         let parts = components
         return Double(parts.seconds) * 1000 + Double(parts.attoseconds) / 1e15
     }
-
-    /// Creates a duration from configuration milliseconds.
-    static func configured(milliseconds: Int) -> Duration {
-        .milliseconds(milliseconds)
-    }
 }
