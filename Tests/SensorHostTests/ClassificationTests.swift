@@ -84,6 +84,22 @@ struct ClassificationTests {
         }
     }
 
+    @Test("Dual stack: a [::] listener records IPv4 peers as IPv4 and dials them back over IPv4")
+    func dualStack() async throws {
+        try await SensorHarness.withSensor(["network": ["listen_address": "\"[::]:0\""]]) { sensor in
+            let node = try await PythonListener(["server", "--listen", "127.0.0.1:0"])
+            let run = try await PythonPeer.run([
+                "client", "--target", "127.0.0.1:\(sensor.p2p.port)", "--scenario", "node",
+                "--advertise", "127.0.0.1:\(node.port)",
+            ])
+            #expect(run.status == 0, "\(run.output)")
+            let row = try #require(try await sensor.waitForRows().first)
+            #expect(row["remote_ip"] == "127.0.0.1")
+            #expect(row["classification"] == "public")
+            #expect(row["probe_target"] == "127.0.0.1:\(node.port)")
+        }
+    }
+
     @Test("IPv6: peers on [::1] are accepted and dialed back over IPv6")
     func ipv6() async throws {
         try await SensorHarness.withSensor(["network": ["listen_address": "\"[::1]:0\""]]) { sensor in

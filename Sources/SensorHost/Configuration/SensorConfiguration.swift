@@ -40,8 +40,9 @@ public struct SensorConfiguration: Sendable {
 
     /// `[network]`.
     public struct Network: Sendable {
-        /// Addresses to accept peers on. `[::]` accepts IPv4 too on Linux (as mapped addresses).
-        public var listenAddresses: [String] = ["0.0.0.0:16111"]
+        /// Addresses to accept peers on. The default `[::]` accepts IPv6 and IPv4 (as mapped addresses, recorded as
+        /// IPv4); use `0.0.0.0:16111` on a host without IPv6.
+        public var listenAddresses: [String] = ["[::]:16111"]
         /// The Kaspa network.
         public var networkType: KaspaNetwork = .mainnet
         /// At most this many inbound peers at once; more are turned away with a Reject.
