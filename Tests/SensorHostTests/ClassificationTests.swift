@@ -35,6 +35,35 @@ struct ClassificationTests {
         }
     }
 
+    @Test("Probes are bounded (a full queue says so) and a slow probe never delays the handshake")
+    func boundedProbes() async throws {
+        try await SensorHarness.withSensor([
+            "probing": ["timeout_ms": "2000", "max_concurrent": "1", "queue_capacity": "0"]
+        ]) { sensor in
+            let first = try RawListener(saturated: true)
+            let second = try RawListener(saturated: true)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (index, listener) in [first, second].enumerated() {
+                    group.addTask {
+                        let run = try await sensor.pythonClient([
+                            "--scenario", "node", "--advertise", listener.address.description,
+                            "--id-hex", String(repeating: "\(index)", count: 32),
+                        ])
+                        #expect(run.status == 0, "\(run.output)")
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let rows = try await sensor.waitForRows(2)
+            let outcomes = Set(rows.compactMap { $0["probe_outcome"] })
+            #expect(outcomes == ["timed_out", "probe_queue_full"], "\(rows)")
+            let slow = try #require(rows.first { $0["probe_outcome"] == "timed_out" })
+            #expect(Double(slow["probe_duration_ms"] ?? "") ?? 0 >= 4000)
+            #expect(Double(slow["handshake_duration_ms"] ?? "") ?? .infinity < 1000)
+            #expect(rows.first { $0["probe_outcome"] == "probe_queue_full" }?["classification"] == "unknown")
+        }
+    }
+
     @Test("Without an advertised address the default port of the network is dialed, at the remote IP")
     func defaultPort() async throws {
         try await SensorHarness.withSensor([
