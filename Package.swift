@@ -22,6 +22,7 @@ let package = Package(
         // Sink plugins: C-ABI shared libraries the host loads with dlopen (see plugins.toml).
         .library(name: "SQLiteSink", type: .dynamic, targets: ["SQLiteSink"]),
         .library(name: "JSONLinesSink", type: .dynamic, targets: ["JSONLinesSink"]),
+        .library(name: "HTTPExport", type: .dynamic, targets: ["HTTPExport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
@@ -47,6 +48,13 @@ let package = Package(
             name: "CSQLite",
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // libcurl (libcurl4-openssl-dev) and the zlib it links, with inline wrappers for the variadic calls.
+        .systemLibrary(
+            name: "CCurl",
+            path: "Sources/CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev", "zlib1g-dev"])]
         ),
         // The Kaspa P2P protocol: generated messages, handshake state machine, dialer, peer sessions.
         .target(
@@ -126,10 +134,17 @@ let package = Package(
             // JSONLinesSinkTests). This flag only changes which libraries the link step adds; nothing is compiled.
             linkerSettings: [.unsafeFlags(["-enable-experimental-feature", "Embedded"])]
         ),
+        // A sink that spools events durably to disk and POSTs them in batches to an HTTP(S) endpoint (libcurl).
+        .target(
+            name: "HTTPExport",
+            dependencies: ["SensorPluginAPI", "CCurl"],
+            path: "Sources/Plugins/HTTPExport",
+            swiftSettings: strictSwift
+        ),
         // Sockets and listeners shared by the test targets.
         .target(
             name: "TestSupport",
-            dependencies: ["KaspaP2P"],
+            dependencies: ["KaspaP2P", .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport",
             swiftSettings: strictSwift
         ),
@@ -144,8 +159,21 @@ let package = Package(
                 "SensorEvents",
                 "SensorPluginAPI",
                 "CSQLite",
+                "TestSupport",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "HTTPExportTests",
+            dependencies: [
+                "SensorEvents",
+                "CCurl",
+                "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
+            path: "Tests/HTTPExportTests",
             swiftSettings: strictSwift
         ),
         .testTarget(

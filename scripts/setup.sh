@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-for package in libsqlite3-dev libcurl4-openssl-dev sqlite3 python3-pip; do
+for package in libsqlite3-dev libcurl4-openssl-dev zlib1g-dev sqlite3 python3-pip; do
   dpkg -s "$package" >/dev/null 2>&1 || need_apt+=("$package")
 done
 if ((${#need_apt[@]})); then

@@ -1,6 +1,7 @@
 import Foundation
 import MetricsTestKit
 import SensorEvents
+import TestSupport
 import Testing
 
 @Suite("Plugin loading")

@@ -1,6 +1,7 @@
 import Foundation
 import MetricsTestKit
 import SensorEvents
+import TestSupport
 import Testing
 
 @Suite("SQLite sink end to end (real libSQLiteSink.so)")

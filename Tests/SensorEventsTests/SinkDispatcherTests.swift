@@ -2,6 +2,7 @@ import Foundation
 import MetricsTestKit
 import SensorEvents
 import ServiceLifecycle
+import TestSupport
 import Testing
 
 @Suite("Sink dispatcher with C test sinks")

@@ -1,30 +1,33 @@
-import Logging
+public import Logging
 import Synchronization
 
 /// Collects log records in memory so tests can assert on them.
-final class LogCapture: Sendable {
+public final class LogCapture: Sendable {
     /// One captured log line.
-    struct Record: Sendable {
+    public struct Record: Sendable {
         /// Its level.
-        let level: Logger.Level
+        public let level: Logger.Level
         /// Its message.
-        let message: String
+        public let message: String
         /// The handler's and the call's metadata, rendered as strings.
-        let metadata: [String: String]
+        public let metadata: [String: String]
     }
 
     private let storage = Mutex<[Record]>([])
 
+    /// Creates an empty capture.
+    public init() {}
+
     /// A logger writing into this capture.
-    var logger: Logger {
+    public var logger: Logger {
         Logger(label: "test") { _ in CapturingHandler(capture: self) }
     }
 
     /// Everything captured so far.
-    var records: [Record] { storage.withLock { $0 } }
+    public var records: [Record] { storage.withLock { $0 } }
 
     /// Records whose message contains `text` (and, if given, whose `sink` metadata is `sink`).
-    func records(containing text: String, sink: String? = nil) -> [Record] {
+    public func records(containing text: String, sink: String? = nil) -> [Record] {
         records.filter { $0.message.contains(text) && (sink == nil || $0.metadata["sink"] == sink) }
     }
 
