@@ -1,5 +1,6 @@
 import Foundation
 import SensorEvents
+import TestSupport
 import Testing
 
 @Suite("HTTP export: delivery through failures (real libHTTPExport.so, real sockets)")

@@ -1,5 +1,6 @@
 import Foundation
 import SensorEvents
+import TestSupport
 import Testing
 
 @Suite("HTTP export: options (real libHTTPExport.so, real sockets)")

@@ -1,5 +1,5 @@
 import Foundation
-import Testing
+import TestSupport
 
 /// Paths and scratch folders for tests that load real shared libraries.
 enum TestEnvironment {
@@ -13,52 +13,16 @@ enum TestEnvironment {
     /// The folder holding `sensor_plugin.h`.
     static let pluginHeaderDirectory = repositoryRoot.appendingPathComponent("Sources/SensorPluginAPI/include").path
 
-    /// Where the SwiftPM-built plugins are: `$SENSOR_PLUGIN_DIR`, else the folder of the test binary
-    /// (`.build/<triple>/debug/`, next to the `.xctest` bundle).
-    static var pluginDirectory: String {
-        if let directory = ProcessInfo.processInfo.environment["SENSOR_PLUGIN_DIR"], !directory.isEmpty {
-            return directory
-        }
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
-        var url = URL(fileURLWithPath: executable).deletingLastPathComponent()
-        // On platforms where the bundle is a directory, the executable sits inside it.
-        while url.path.contains(".xctest") {
-            url.deleteLastPathComponent()
-        }
-        return url.path
-    }
+    /// Where the SwiftPM-built plugins are (see ``BuiltPlugins/directory``).
+    static var pluginDirectory: String { BuiltPlugins.directory }
 
-    /// The path of the real `libSQLiteSink.so`; records an issue explaining how to build it if it is missing.
+    /// The path of the real `libSQLiteSink.so`; throws, saying how to build it, if it is missing.
     static func sqliteSinkLibrary() throws -> String {
-        let path = URL(fileURLWithPath: pluginDirectory).appendingPathComponent("libSQLiteSink.so").path
-        try #require(
-            FileManager.default.fileExists(atPath: path),
-            """
-            \(path) is missing: `swift test` does not build dynamic library products. Run \
-            `swift build --build-tests` first, then `swift test --skip-build`, or set SENSOR_PLUGIN_DIR.
-            """
-        )
-        return path
+        try BuiltPlugins.path(of: "libSQLiteSink.so")
     }
 
     /// A fresh, empty scratch folder.
     static func makeTemporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("sensor-events-tests-\(UUID().uuidString.lowercased())", isDirectory: true)
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
+        try BuiltPlugins.makeScratchDirectory(prefix: "sensor-events-tests")
     }
-}
-
-/// Polls `condition` every few milliseconds until it holds or `timeout` passes; returns whether it held.
-func eventually(
-    timeout: Duration = .seconds(30),
-    _ condition: () throws -> Bool
-) async throws -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try condition() { return true }
-        try await Task.sleep(for: .milliseconds(5))
-    }
-    return try condition()
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Builds sink plugins the way an outside author would: `clang -shared -fPIC` against `sensor_plugin.h` alone,
 /// outside the package build, into a folder of the test's own.
@@ -50,21 +51,10 @@ enum ExternalPlugin {
         return text
     }
 
-    /// The SwiftPM-built library `file` (e.g. `libJSONLinesSink.so`): in `$SENSOR_PLUGIN_DIR`, else next to the
-    /// test binary, where the host finds a bare `library` name.
+    /// The SwiftPM-built library `file` (e.g. `libJSONLinesSink.so`), next to the test binary where the host finds
+    /// a bare `library` name (see ``BuiltPlugins``).
     static func packaged(_ file: String) throws -> String {
-        var directory = ProcessInfo.processInfo.environment["SENSOR_PLUGIN_DIR"] ?? ""
-        if directory.isEmpty {
-            let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
-            directory = URL(fileURLWithPath: executable).deletingLastPathComponent().path
-        }
-        let path = (directory as NSString).appendingPathComponent(file)
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw TestFailure(
-                "\(path) is missing: `swift test` does not build dynamic library products. Run "
-                    + "`swift build --build-tests` first, then `swift test --skip-build`, or set SENSOR_PLUGIN_DIR.")
-        }
-        return path
+        try BuiltPlugins.path(of: file)
     }
 
     /// A fresh, empty folder; remove it with ``remove(_:)``.
