@@ -141,10 +141,10 @@ let package = Package(
             path: "Sources/Plugins/HTTPExport",
             swiftSettings: strictSwift
         ),
-        // Sockets and listeners shared by the test targets.
+        // Sockets, listeners, the HTTP receiver and plugin lookup shared by the test targets.
         .target(
             name: "TestSupport",
-            dependencies: ["KaspaP2P", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["KaspaP2P", "CCurl", .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport",
             swiftSettings: strictSwift
         ),
@@ -180,6 +180,7 @@ let package = Package(
             name: "SensorHostTests",
             dependencies: [
                 "SensorHost",
+                "SensorEvents",
                 "KaspaP2P",
                 "SensorPluginAPI",
                 "CSQLite",

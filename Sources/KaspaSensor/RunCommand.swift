@@ -43,6 +43,8 @@ struct RunCommand: AsyncParsableCommand {
             throw StartupError(message: error.description)
         } catch let error as ListenError {
             throw StartupError(message: error.description)
+        } catch let error as JournalError {
+            throw StartupError(message: "\(error) ([plugins] journal_dir)")
         }
     }
 }

@@ -39,11 +39,13 @@ struct SinkDispatcherTests {
             return sink
         }
 
-        /// Starts a dispatcher over `sinks`.
-        func start(_ sinks: [SinkConfiguration]) async throws -> SinkDispatcher {
+        /// Starts a dispatcher over `sinks`, journaling into `journal` if given.
+        func start(
+            _ sinks: [SinkConfiguration], journal: EventJournal? = nil, drainTimeout: Duration = .seconds(10)
+        ) async throws -> SinkDispatcher {
             try await SinkDispatcher(
                 sinks: sinks,
-                configuration: .init(sensorID: TestEvents.sensorID),
+                configuration: .init(sensorID: TestEvents.sensorID, drainTimeout: drainTimeout, journal: journal),
                 logger: logs.logger,
                 metricsFactory: metrics
             )

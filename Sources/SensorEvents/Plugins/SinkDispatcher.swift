@@ -25,6 +25,9 @@ public final class SinkDispatcher: Service, Sendable {
         public var stuckSinkGrace: Duration
         /// Where bare library names are looked up first (the running executable's folder by default).
         public var executableDirectory: String?
+        /// The write-ahead journal that makes delivery survive queue overflow, crashes and restarts (see
+        /// ``EventJournal``); `nil` keeps events in memory only.
+        public var journal: EventJournal?
 
         /// Creates a configuration with the defaults: 10 s drain, 30 s create, 5 s grace.
         public init(
@@ -32,8 +35,10 @@ public final class SinkDispatcher: Service, Sendable {
             drainTimeout: Duration = .seconds(10),
             createTimeout: Duration = .seconds(30),
             stuckSinkGrace: Duration = .seconds(5),
-            executableDirectory: String? = PluginLoader.executableDirectory()
+            executableDirectory: String? = PluginLoader.executableDirectory(),
+            journal: EventJournal? = nil
         ) {
+            self.journal = journal
             self.sensorID = sensorID
             self.drainTimeout = drainTimeout
             self.createTimeout = createTimeout
@@ -50,7 +55,8 @@ public final class SinkDispatcher: Service, Sendable {
     }
 
     private let workers: [SinkWorker]
-    private let state = Mutex(State())
+    private let state: Mutex<State>
+    private let journal: EventJournal?
     private let logger: Logger
     private let configuration: Configuration
 
@@ -64,6 +70,8 @@ public final class SinkDispatcher: Service, Sendable {
         loader: PluginLoader = PluginLoader()
     ) async throws(PluginLoadError) {
         var workers: [SinkWorker] = []
+        let journal = configuration.journal
+        journal?.removeCursors(except: Set(sinks.filter(\.isEnabled).map(\.name)))
         for sink in sinks where sink.isEnabled {
             do throws(PluginLoadError) {
                 let plugin = try loader.load(sink, executableDirectory: configuration.executableDirectory)
@@ -72,7 +80,10 @@ public final class SinkDispatcher: Service, Sendable {
                     plugin: plugin,
                     sensorID: configuration.sensorID,
                     logger: logger,
-                    metricsFactory: metricsFactory
+                    metricsFactory: metricsFactory,
+                    journal: try journal.map { journal throws(PluginLoadError) in
+                        (journal, try Self.openCursor(of: sink, path: plugin.path, in: journal))
+                    }
                 )
                 try await Self.create(worker, timeout: configuration.createTimeout)
                 worker.logger.info(
@@ -93,9 +104,24 @@ public final class SinkDispatcher: Service, Sendable {
                 throw error
             }
         }
+        journal?.trim()
         self.workers = workers
+        self.journal = journal
+        self.state = Mutex(State(lastSequence: journal?.lastSequence ?? 0))
         self.logger = logger
         self.configuration = configuration
+    }
+
+    private static func openCursor(
+        of sink: SinkConfiguration, path: String, in journal: EventJournal
+    ) throws(PluginLoadError) -> JournalCursor {
+        do {
+            return try journal.openCursor(sinkName: sink.name)
+        } catch {
+            throw PluginLoadError(
+                code: .createFailed, sinkName: sink.name, path: path,
+                message: "cannot open its journal cursor: \(error)")
+        }
     }
 
     /// Loads and starts the enabled sinks of a parsed `plugins.toml`.
@@ -123,21 +149,26 @@ public final class SinkDispatcher: Service, Sendable {
     /// The names of the running sink instances, in configuration order.
     public var sinkNames: [String] { workers.map(\.configuration.name) }
 
-    /// Hands `event` to every sink without ever blocking: each sink's queue either takes it or, when full, drops
-    /// it (counted in `sensor_sink_dropped_total`, logged at most once a second per sink). Assigns the event's
-    /// `sequence`, which every sink sees strictly increasing. After shutdown has begun, events are dropped.
+    /// Hands `event` to every sink without ever blocking: appends it to the journal (if any), then each sink's
+    /// queue either takes it or, when full, refuses it: with a journal the sink reads it back from there later,
+    /// without one it is dropped (counted in `sensor_sink_dropped_total`). Full queues are logged at most once a
+    /// second per sink. Assigns the event's `sequence`, which every sink sees strictly increasing. After shutdown
+    /// has begun, events are dropped.
     public func publish(_ event: SensorEvent) {
         var reports: [(SinkWorker, Int)]?
         let accepted = state.withLock { state -> Bool in
             guard state.isAccepting else { return false }
             state.lastSequence += 1
+            journal?.append(event, sequence: state.lastSequence)
             let queued = QueuedEvent(event: event, sequence: state.lastSequence)
             for worker in workers {
                 switch worker.queue.offer(queued) {
                 case .accepted:
                     break
                 case .full(let report):
-                    worker.drop(1)
+                    if journal == nil {
+                        worker.drop(1)
+                    }
                     if let report {
                         reports = (reports ?? []) + [(worker, report)]
                     }
@@ -148,8 +179,9 @@ public final class SinkDispatcher: Service, Sendable {
             return true
         }
         for (worker, count) in reports ?? [] {
+            let fate = journal == nil ? "dropped" : "left in the journal (the sink reads them back when it catches up)"
             worker.logger.warning(
-                "sink queue full: dropped \(count) events since the last report",
+                "sink queue full: \(fate) \(count) events since the last report",
                 metadata: ["queue_capacity": "\(worker.queue.capacity)"]
             )
         }

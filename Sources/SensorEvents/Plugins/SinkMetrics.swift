@@ -7,13 +7,17 @@ struct SinkMetrics: Sendable {
     let queueDepth: Gauge
     /// `sensor_sink_delivered_total`: events the plugin accepted with `SENSOR_OK`.
     let delivered: Counter
-    /// `sensor_sink_dropped_total`: events that will never reach the plugin (queue full, `SENSOR_ERROR` batches,
-    /// disabled instance, drain deadline, or published after shutdown).
+    /// `sensor_sink_dropped_total`: events not delivered to the plugin in this run: `SENSOR_ERROR` batches, a
+    /// disabled instance, the drain deadline, published after shutdown, and (without a journal) a full queue.
+    /// With a journal, those dropped by a disabled instance or the drain deadline are sent after the next start.
     let dropped: Counter
     /// `sensor_sink_errors_total`: `write_batch` calls that returned `SENSOR_ERROR` (or an unknown status).
     let errors: Counter
     /// `sensor_sink_retries_total`: `write_batch` calls that returned `SENSOR_RETRY`.
     let retries: Counter
+    /// `sensor_sink_journal_replayed_total`: events read back from the journal for this sink (the backlog after a
+    /// restart, and events its full queue refused).
+    let replayed: Counter
     /// `sensor_sink_disabled`: 1 once the circuit breaker has disabled the instance, else 0.
     let disabled: Gauge
 
@@ -25,6 +29,7 @@ struct SinkMetrics: Sendable {
         dropped = Counter(label: SinkMetricNames.dropped, dimensions: dimensions, factory: factory)
         errors = Counter(label: SinkMetricNames.errors, dimensions: dimensions, factory: factory)
         retries = Counter(label: SinkMetricNames.retries, dimensions: dimensions, factory: factory)
+        replayed = Counter(label: SinkMetricNames.replayed, dimensions: dimensions, factory: factory)
         disabled = Gauge(label: SinkMetricNames.disabled, dimensions: dimensions, factory: factory)
         disabled.record(0)
         queueDepth.record(0)
@@ -43,6 +48,8 @@ public enum SinkMetricNames {
     public static let errors = "sensor_sink_errors_total"
     /// Counter: `write_batch` calls answered with `SENSOR_RETRY`.
     public static let retries = "sensor_sink_retries_total"
+    /// Counter: events read back from the journal.
+    public static let replayed = "sensor_sink_journal_replayed_total"
     /// Gauge: 1 when the instance is disabled.
     public static let disabled = "sensor_sink_disabled"
     /// Counter reported by the plugin through `host->add_counter` (dimensions `sink`, `name`).

@@ -34,6 +34,8 @@ final class SinkQueue: @unchecked Sendable {
     private var mode = Mode.running
     private var modeChanges = 0
     private var unreportedDrops = 0
+    private var spilledThrough: UInt64 = 0
+    private var spillSeen: UInt64 = 0
     private var lastDropReportNanoseconds: UInt64?
 
     /// The least time between two "queue full" warnings of one sink.
@@ -52,6 +54,12 @@ final class SinkQueue: @unchecked Sendable {
             guard case .running = mode else { return .closed }
             guard pending.count + inFlight < capacity else {
                 unreportedDrops += 1
+                // With a journal the worker reads this event back from it; wake it if it is idle.
+                spilledThrough = event.sequence
+                if workerWaiting {
+                    workerWaiting = false
+                    lock.signal()
+                }
                 let now = SinkClock.monotonicNanoseconds()
                 if let last = lastDropReportNanoseconds, now - last < Self.dropReportInterval {
                     return .full(report: nil)
@@ -72,11 +80,18 @@ final class SinkQueue: @unchecked Sendable {
         }
     }
 
-    /// Waits until a batch is due and moves every waiting event into `batch` (worker side). `batch` must be empty;
-    /// its storage is reused. Returns `false` when the queue is closed and nothing is left.
+    /// Waits until a batch is due, or an event was refused because the queue was full, and moves every waiting
+    /// event into `batch` (worker side; `batch` may come back empty after a refusal). `batch` must be empty; its
+    /// storage is reused. Returns `false` when the queue is closed and nothing is left.
     func take(into batch: inout [QueuedEvent]) -> Bool {
         lock.withLock {
             while true {
+                if spilledThrough != spillSeen {
+                    spillSeen = spilledThrough
+                    swap(&pending, &batch)
+                    inFlight += batch.count
+                    return true
+                }
                 if !pending.isEmpty {
                     let due = oldestPendingNanoseconds &+ flushIntervalNanoseconds
                     if mode != .running || pending.count >= batchMax || SinkClock.monotonicNanoseconds() >= due {
@@ -127,6 +142,9 @@ final class SinkQueue: @unchecked Sendable {
             return discarded
         }
     }
+
+    /// The sequence of the last event refused because the queue was full (0 if none was).
+    var lastRefusedSequence: UInt64 { lock.withLock { spilledThrough } }
 
     /// Drops counted since the last "queue full" warning; resets the count.
     func takeUnreportedDrops() -> Int {

@@ -29,6 +29,8 @@ final class SinkWorker: @unchecked Sendable {
     let isDisabledForReports = Atomic<Bool>(false)
     /// Monotonic nanoseconds after which queued events are dropped instead of delivered; 0 while running.
     private let drainDeadline = Atomic<UInt64>(0)
+    /// The journal and this sink's place in it, when the dispatcher keeps one.
+    private let journal: (journal: EventJournal, cursor: JournalCursor)?
 
     // Worker thread only.
     private var instance: UnsafeMutableRawPointer?
@@ -37,6 +39,9 @@ final class SinkWorker: @unchecked Sendable {
     private var isDisabled = false
     private var lastErrorLog: UInt64?
     private var unloggedErrors = 0
+    private var reader: JournalReader?
+    /// The first sequence this sink has not finished (journal only).
+    private var nextSequence: UInt64 = 0
 
     /// Prepares a worker; nothing runs until ``start(createTimeout:)``.
     init(
@@ -44,7 +49,8 @@ final class SinkWorker: @unchecked Sendable {
         plugin: LoadedPlugin,
         sensorID: String,
         logger: Logger,
-        metricsFactory: any MetricsFactory
+        metricsFactory: any MetricsFactory,
+        journal: (journal: EventJournal, cursor: JournalCursor)? = nil
     ) {
         var logger = logger
         logger[metadataKey: "sink"] = "\(configuration.name)"
@@ -57,6 +63,7 @@ final class SinkWorker: @unchecked Sendable {
             flushInterval: configuration.flushInterval
         )
         self.metrics = SinkMetrics(sinkName: configuration.name, factory: metricsFactory)
+        self.journal = journal
         self.bridge = HostAPIBridge(
             sinkName: configuration.name,
             sensorID: sensorID,
@@ -99,21 +106,24 @@ final class SinkWorker: @unchecked Sendable {
             finished.fulfil(false)
             return
         }
+        if let journal {
+            reader = JournalReader(journal: journal.journal)
+            nextSequence = journal.cursor.position + 1
+            let backlog = journal.journal.lastSequence + 1 - nextSequence
+            if backlog > 0 {
+                logger.info("replaying \(backlog) journaled events this sink had not received before the last stop")
+            }
+            catchUp(before: journal.journal.lastSequence + 1)
+        }
         var batch: [QueuedEvent] = []
         batch.reserveCapacity(configuration.batchMax)
         while queue.take(into: &batch) {
-            var start = batch.startIndex
-            while start < batch.endIndex {
-                let end = min(start + configuration.batchMax, batch.endIndex)
-                if isDisabled {
-                    drop(end - start)
-                } else {
-                    deliver(batch[start..<end])
-                }
-                metrics.queueDepth.record(queue.finish(end - start))
-                start = end
-            }
+            process(batch)
             batch.removeAll(keepingCapacity: true)
+            if let journal {
+                // Events refused by the full queue after the last one taken are still only in the journal.
+                catchUp(before: min(queue.lastRefusedSequence, journal.journal.lastSequence) + 1)
+            }
         }
         if !isDisabled {
             flush()
@@ -126,6 +136,78 @@ final class SinkWorker: @unchecked Sendable {
         }
         logger.debug("sink instance destroyed")
         finished.fulfil(true)
+    }
+
+    /// Delivers `batch` in chunks of at most `batch_max` (journal: of consecutive sequences, reading any gap back
+    /// from the journal first, and skipping events already delivered from it).
+    private func process(_ batch: [QueuedEvent]) {
+        var start = batch.startIndex
+        while start < batch.endIndex {
+            var end = min(start + configuration.batchMax, batch.endIndex)
+            if journal != nil {
+                let first = batch[start].sequence
+                guard first >= nextSequence else {
+                    metrics.queueDepth.record(queue.finish(1))
+                    start += 1
+                    continue
+                }
+                if first > nextSequence {
+                    catchUp(before: first)
+                }
+                var last = start + 1
+                while last < end && batch[last].sequence == batch[last - 1].sequence + 1 {
+                    last += 1
+                }
+                end = last
+            }
+            deliverOrDrop(batch[start..<end])
+            metrics.queueDepth.record(queue.finish(end - start))
+            start = end
+        }
+    }
+
+    /// Delivers the journaled events from ``nextSequence`` up to (not including) `before`: the backlog after a
+    /// restart, and events the full queue refused. Stops early when the drain deadline passes (they stay in the
+    /// journal for the next start) or the sink is disabled.
+    private func catchUp(before end: UInt64) {
+        guard let reader else { return }
+        while nextSequence < end && !isDisabled && !drainDeadlinePassed(at: SinkClock.monotonicNanoseconds()) {
+            let chunk = reader.read(from: nextSequence, before: end, maxEvents: configuration.batchMax)
+            if chunk.missing > 0 {
+                drop(chunk.missing)
+                logger.error(
+                    "\(chunk.missing) events were no longer in the journal (size limit, write error or corruption)")
+            }
+            metrics.replayed.increment(by: Int64(chunk.events.count))
+            if chunk.events.isEmpty {
+                finished(through: chunk.next - 1)
+            } else {
+                deliverOrDrop(chunk.events[...])
+                if chunk.next > nextSequence {
+                    // Missing events after the last one read were counted above.
+                    finished(through: chunk.next - 1)
+                }
+            }
+        }
+    }
+
+    private func deliverOrDrop(_ chunk: ArraySlice<QueuedEvent>) {
+        if isDisabled {
+            drop(chunk.count)
+        } else {
+            deliver(chunk)
+        }
+    }
+
+    /// Records that every event up to `sequence` is finished for this sink (delivered, or refused for good).
+    private func finished(through sequence: UInt64) {
+        guard let journal, sequence >= nextSequence else { return }
+        nextSequence = sequence + 1
+        do {
+            try journal.cursor.advance(to: sequence)
+        } catch {
+            logger.error("\(error); after a restart some events are delivered to this sink again")
+        }
     }
 
     private func create() -> Int32 {
@@ -143,7 +225,7 @@ final class SinkWorker: @unchecked Sendable {
             var backoff = configuration.retryInitial.nanoseconds
             while true {
                 if drainDeadlinePassed(at: SinkClock.monotonicNanoseconds()) {
-                    logger.warning("drain deadline passed; dropped \(count) events")
+                    logger.warning("drain deadline passed; dropped \(count) events\(keptNote)")
                     return drop(count)
                 }
                 let status = plugin.descriptor.write_batch!(instance, events, count)
@@ -151,14 +233,14 @@ final class SinkWorker: @unchecked Sendable {
                 case SENSOR_OK:
                     consecutiveErrors = 0
                     metrics.delivered.increment(by: Int64(count))
-                    return
+                    return finished(through: chunk[chunk.endIndex - 1].sequence)
                 case SENSOR_RETRY:
                     metrics.retries.increment()
                     let delay = backoff / 2 + UInt64.random(in: 0...(backoff / 2))
                     backoff = min(backoff > UInt64.max / 2 ? .max : backoff * 2, configuration.retryMax.nanoseconds)
                     logger.debug("write_batch asked to retry", metadata: ["delay_ms": "\(delay / 1_000_000)"])
                     guard waitForRetry(until: SinkClock.monotonicNanoseconds() + delay) else {
-                        logger.warning("drain deadline reached while retrying; dropped \(count) events")
+                        logger.warning("drain deadline reached while retrying; dropped \(count) events\(keptNote)")
                         return drop(count)
                     }
                 case SENSOR_FATAL:
@@ -168,6 +250,7 @@ final class SinkWorker: @unchecked Sendable {
                     metrics.errors.increment()
                     consecutiveErrors += 1
                     drop(count)
+                    finished(through: chunk[chunk.endIndex - 1].sequence)
                     logError(status: status, events: count)
                     let limit = configuration.disableAfterErrors
                     if limit > 0 && consecutiveErrors >= limit {
@@ -177,6 +260,11 @@ final class SinkWorker: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// How a drop at the drain deadline is qualified: with a journal, the events are sent after the next start.
+    private var keptNote: String {
+        journal == nil ? "" : " (kept in the journal; this sink gets them after the next start)"
     }
 
     /// Logs a failed batch: the first few in a row individually, then at most one line a second.

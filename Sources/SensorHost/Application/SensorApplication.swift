@@ -32,9 +32,17 @@ public final class SensorApplication: Sendable {
         let metrics = SensorMetrics()
         self.metrics = metrics
         let sinks = try SinkPlan.sinks(for: loaded)
+        let journal =
+            configuration.plugins.journal
+            ? try EventJournal(
+                configuration: EventJournal.Configuration(
+                    directory: loaded.resolve(configuration.plugins.journalDirectory),
+                    maxBytes: Int64(configuration.plugins.journalMaxMegabytes) << 20),
+                logger: logger)
+            : nil
         self.dispatcher = try await SinkDispatcher(
             sinks: sinks,
-            configuration: SinkDispatcher.Configuration(sensorID: configuration.sensor.sensorID),
+            configuration: SinkDispatcher.Configuration(sensorID: configuration.sensor.sensorID, journal: journal),
             logger: logger,
             metricsFactory: metrics.factory
         )

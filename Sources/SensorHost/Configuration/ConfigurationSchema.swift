@@ -214,6 +214,14 @@ enum ConfigurationSchema {
                 config.metrics.address = text
             }),
         pathKey("plugins", "file", "The sink list, relative to this file's folder.", \.plugins.file),
+        booleanKey(
+            "plugins", "journal",
+            "Journal every event before queueing it, so sinks lose nothing on queue overflow, crash or restart.",
+            \.plugins.journal),
+        pathKey("plugins", "journal_dir", "The event journal's folder (one per sensor).", \.plugins.journalDirectory),
+        integerKey(
+            "plugins", "journal_max_mb", "Journal size limit; beyond it the oldest events are deleted.",
+            1...1_048_576, \.plugins.journalMaxMegabytes),
     ]
 
     private static func integerKey(

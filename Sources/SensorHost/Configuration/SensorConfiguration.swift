@@ -125,5 +125,11 @@ public struct SensorConfiguration: Sendable {
         /// The sink list; relative to the folder of sensor.toml. When the file does not exist the sensor uses
         /// one SQLite sink writing to `[database] path`.
         public var file = "plugins.toml"
+        /// Keep the write-ahead journal of events, so sinks lose nothing on queue overflow, crash or restart.
+        public var journal = true
+        /// The journal's folder; relative to the folder of sensor.toml.
+        public var journalDirectory = "sensor-journal"
+        /// The most megabytes the journal keeps for lagging sinks before deleting the oldest events.
+        public var journalMaxMegabytes = 1024
     }
 }

@@ -4,9 +4,9 @@ import Synchronization
 /// A real HTTP/1.1 receiver on 127.0.0.1 for the tests, written against POSIX sockets only (independent of the
 /// plugin's libcurl): one request per connection (`Connection: close`), Content-Length bodies, gzip decoded.
 /// Its behaviour can be switched at run time, and it can go down (the port refuses connections) and come back.
-final class HTTPReceiver: Sendable {
+public final class HTTPReceiver: Sendable {
     /// How the receiver answers.
-    enum Behaviour: Sendable {
+    public enum Behaviour: Sendable {
         /// Answer with this status and extra headers.
         case status(Int, headers: [String] = [])
         /// Read the request and never answer (until the client gives up).
@@ -14,25 +14,30 @@ final class HTTPReceiver: Sendable {
     }
 
     /// One received request.
-    struct Request: Sendable {
+    public struct Request: Sendable {
         /// When it was fully read.
-        let received: ContinuousClock.Instant
+        public let received: ContinuousClock.Instant
         /// When it was answered (nil: never).
-        let answered: ContinuousClock.Instant?
+        public let answered: ContinuousClock.Instant?
         /// The status answered (nil: never).
-        let status: Int?
+        public let status: Int?
         /// Header fields, names lowercased.
-        let headers: [String: String]
+        public let headers: [String: String]
         /// The body, gunzipped if it was gzip-encoded (nil: it did not decode).
-        let body: [UInt8]?
+        public let body: [UInt8]?
 
         /// The `event_id`s of the events array of a `kaspa-sensor.events.v1` body.
-        var eventIDs: [String] {
-            (envelope?["events"] as? [[String: Any]])?.compactMap { $0["event_id"] as? String } ?? []
+        public var eventIDs: [String] {
+            events.compactMap { $0["event_id"] as? String }
+        }
+
+        /// The events array of a `kaspa-sensor.events.v1` body.
+        public var events: [[String: Any]] {
+            envelope?["events"] as? [[String: Any]] ?? []
         }
 
         /// The body as a JSON object.
-        var envelope: [String: Any]? {
+        public var envelope: [String: Any]? {
             body.flatMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] }
         }
     }
@@ -47,11 +52,11 @@ final class HTTPReceiver: Sendable {
     }
 
     /// The port, the same across down/up.
-    let port: UInt16
+    public let port: UInt16
     private let state = Mutex(State())
 
     /// Binds 127.0.0.1:0 and starts serving on its own thread.
-    init() throws {
+    public init() throws {
         let fd = try Self.listen(port: 0)
         var address = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -65,27 +70,27 @@ final class HTTPReceiver: Sendable {
     }
 
     /// Every request received so far.
-    var requests: [Request] { state.withLock { $0.requests } }
+    public var requests: [Request] { state.withLock { $0.requests } }
 
     /// All event ids received in answered-200 requests (duplicates kept).
-    var deliveredIDs: [String] {
+    public var deliveredIDs: [String] {
         requests.filter { $0.status.map { (200..<300).contains($0) } ?? false }.flatMap(\.eventIDs)
     }
 
     /// Switches the default behaviour.
-    func setBehaviour(_ behaviour: Behaviour) { state.withLock { $0.behaviour = behaviour } }
+    public func setBehaviour(_ behaviour: Behaviour) { state.withLock { $0.behaviour = behaviour } }
 
     /// Answers the next requests with `script`, one each, before the default behaviour applies again.
-    func script(_ script: [Behaviour]) { state.withLock { $0.script += script } }
+    public func script(_ script: [Behaviour]) { state.withLock { $0.script += script } }
 
     /// Closes the listening socket (connections are refused) and waits until it is closed.
-    func goDown() async throws { try await setUp(false) }
+    public func goDown() async throws { try await setUp(false) }
 
     /// Listens on the same port again and waits until it does.
-    func comeUp() async throws { try await setUp(true) }
+    public func comeUp() async throws { try await setUp(true) }
 
     /// Stops serving for good.
-    func stop() { state.withLock { $0.isStopped = true } }
+    public func stop() { state.withLock { $0.isStopped = true } }
 
     private func setUp(_ up: Bool) async throws {
         state.withLock { $0.wantsUp = up }

@@ -1,0 +1,138 @@
+import Foundation
+import KaspaP2P
+import TestSupport
+import Testing
+
+@testable import SensorEvents
+
+@Suite("Crash recovery: kill -9 while exporting, restart, nothing lost (real kaspa-sensor, real HTTP receiver)")
+struct CrashRecoveryTests {
+    /// How many peers connect, each with its own user agent, so every event can be told apart at the receiver.
+    private static let peers = 150
+
+    @Test("Events spooled by HTTPExport and events still in the host's queue all arrive after kill -9 and a restart")
+    func killNineLosesNothing() async throws {
+        let receiver = try HTTPReceiver()
+        defer { receiver.stop() }
+        receiver.setBehaviour(.hang)
+        let directory = try BuiltPlugins.makeScratchDirectory(prefix: "crash-recovery")
+        let configuration = try Self.writeConfiguration(in: directory, receiverPort: receiver.port)
+        let journal = directory.appendingPathComponent("journal")
+
+        var sensor: SensorProcess? = try await SensorProcess(configuration: configuration)
+        let expected = Set((0..<Self.peers).map { "/crash-test:\($0)/" })
+        try await Self.connectPeers(to: sensor!.p2p)
+        // Every event is published (journaled); the receiver hangs on the first batch, the 64 KiB spool fills
+        // up and HTTPExport answers RETRY, so the rest wait in the host's memory queue: kill -9 now.
+        #expect(try await eventually(timeout: .seconds(30)) { try Self.journaledEvents(in: journal) == Self.peers })
+        #expect(try await eventually { !receiver.requests.isEmpty })
+        #expect(try await eventually { sensor!.output.contains { $0.contains("spool full") } })
+        try await sensor!.stop(with: SIGKILL)
+        sensor = nil
+        #expect(receiver.deliveredIDs.isEmpty)
+
+        receiver.setBehaviour(.status(200))
+        sensor = try await SensorProcess(configuration: configuration)
+        let arrived: @Sendable () -> Set<String> = {
+            Set(Self.deliveredEvents(receiver).compactMap { $0["user_agent"] as? String })
+        }
+        #expect(
+            try await eventually(timeout: .seconds(60)) { arrived() == expected },
+            "missing: \(expected.subtracting(arrived()).sorted().prefix(10))")
+        #expect(sensor!.output.contains { $0.contains("replaying") && $0.contains("journaled events") })
+        try await sensor!.stop(with: SIGTERM)
+
+        // At least once: every event id arrived; deduplicated, one id per produced event.
+        let events = Self.deliveredEvents(receiver)
+        let byID = Dictionary(grouping: events) { $0["event_id"] as? String ?? "" }
+        #expect(byID.count == Self.peers)
+        #expect(byID.values.allSatisfy { Set($0.compactMap { $0["user_agent"] as? String }).count == 1 })
+    }
+
+    private static func deliveredEvents(_ receiver: HTTPReceiver) -> [[String: Any]] {
+        receiver.requests.filter { $0.status == 200 }.flatMap(\.events)
+    }
+
+    /// Completes a handshake as each peer (25 at a time), then closes.
+    private static func connectPeers(to target: PeerAddress) async throws {
+        let dialer = KaspaDialer(maxMessageBytes: 32 << 20)
+        for wave in stride(from: 0, to: peers, by: 25) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in wave..<min(wave + 25, peers) {
+                    group.addTask { try await connect(index, dialer: dialer, target: target) }
+                }
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    private static func connect(_ index: Int, dialer: KaspaDialer, target: PeerAddress) async throws {
+        do {
+            let outcome = await dialer.dial(
+                target,
+                connectTimeout: .seconds(5),
+                deadline: .seconds(30),
+                local: LocalVersion(network: .mainnet, userAgent: "/crash-test:\(index)/"),
+                configuration: PeerSessionConfiguration(
+                    afterHandshake: .closeAfterExchange(addressWait: .milliseconds(100), linger: .zero))
+            )
+            guard case .connected(let report?, _) = outcome, report.handshakeCompleted else {
+                throw TestFailure("peer \(index) did not complete the handshake: \(outcome)")
+            }
+        }
+    }
+
+    /// The events in the journal's segments (read-only; the running sensor holds the journal's lock).
+    private static func journaledEvents(in directory: URL) throws -> Int {
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter {
+            $0.hasPrefix("journal-")
+        }
+        var count = 0
+        for file in files {
+            let scanner = try JournalScanner(path: directory.appendingPathComponent(file).path)
+            while scanner.next() != nil { count += 1 }
+        }
+        return count
+    }
+
+    private static func writeConfiguration(in directory: URL, receiverPort: UInt16) throws -> String {
+        let library = try BuiltPlugins.path(of: "libHTTPExport.so")
+        let sensor = """
+            [sensor]
+            sensor_id = "crash-test"
+            [network]
+            listen_address = "127.0.0.1:0"
+            [session]
+            linger_ms = 0
+            address_wait_ms = 200
+            [probing]
+            enabled = false
+            [metrics]
+            enabled = false
+            [plugins]
+            file = "plugins.toml"
+            journal_dir = "journal"
+            """
+        let plugins = """
+            [[sink]]
+            name = "http"
+            library = "\(library)"
+            batch_max = 10
+            flush_interval_ms = 20
+            retry_max_ms = 200
+            [sink.config]
+            endpoint = "http://127.0.0.1:\(receiverPort)/events"
+            spool_dir = "\(directory.appendingPathComponent("spool").path)"
+            spool_max_bytes = 65536
+            batch_max_events = 20
+            batch_interval_ms = 20
+            request_timeout_ms = 120000
+            retry_initial_ms = 50
+            retry_max_ms = 200
+            """
+        let file = directory.appendingPathComponent("sensor.toml").path
+        try sensor.write(toFile: file, atomically: true, encoding: .utf8)
+        try plugins.write(to: directory.appendingPathComponent("plugins.toml"), atomically: true, encoding: .utf8)
+        return file
+    }
+}
