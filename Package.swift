@@ -134,17 +134,32 @@ let package = Package(
             // JSONLinesSinkTests). This flag only changes which libraries the link step adds; nothing is compiled.
             linkerSettings: [.unsafeFlags(["-enable-experimental-feature", "Embedded"])]
         ),
+        // The delivery engine the export sinks share (a static library linked into each of their .so files): the
+        // durable spool, the delivery thread with retries, backoff and the dead-letter file, the libcurl client,
+        // configuration reading, the descriptor and instance. Only the C API and system libraries, like a plugin.
+        .target(
+            name: "ExportDelivery",
+            dependencies: ["SensorPluginAPI", "CCurl"],
+            path: "Sources/Plugins/ExportDelivery",
+            swiftSettings: strictSwift
+        ),
         // A sink that spools events durably to disk and POSTs them in batches to an HTTP(S) endpoint (libcurl).
         .target(
             name: "HTTPExport",
-            dependencies: ["SensorPluginAPI", "CCurl"],
+            dependencies: ["SensorPluginAPI", "CCurl", "ExportDelivery"],
             path: "Sources/Plugins/HTTPExport",
             swiftSettings: strictSwift
         ),
-        // Sockets and listeners shared by the test targets.
+        // Sockets, listeners, HTTP servers and sink setups shared by the test targets.
         .target(
             name: "TestSupport",
-            dependencies: ["KaspaP2P", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "KaspaP2P",
+                "SensorEvents",
+                "CCurl",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
             path: "Tests/TestSupport",
             swiftSettings: strictSwift
         ),

@@ -1,9 +1,9 @@
 import CCurl
 
 /// Decodes gzip bodies with zlib's inflate (the test's own decoder, not the plugin's code).
-enum Gunzip {
+public enum Gunzip {
     /// The decompressed bytes, or nil if `bytes` is not one valid gzip member.
-    static func decode(_ bytes: [UInt8]) -> [UInt8]? {
+    public static func decode(_ bytes: [UInt8]) -> [UInt8]? {
         var stream = z_stream()
         guard inflateInit2_(&stream, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             return nil
