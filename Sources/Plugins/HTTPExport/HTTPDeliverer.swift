@@ -25,8 +25,10 @@ final class HTTPDeliverer: BatchDeliverer {
         self.headers = headers
     }
 
+    /// Where events go (no secrets).
     var destination: String { settings.endpoint }
 
+    /// Sends `events` in one request (and fetches a token first when needed).
     func deliver(_ events: [ArraySlice<UInt8>]) -> DeliveryOutcome {
         let body = RequestBody.make(sensorID: sensorID, events: events, gzip: settings.gzip)
         switch client.send(HTTPClient.Request(url: settings.endpoint, headers: headers, body: body)) {

@@ -17,16 +17,22 @@ nonisolated(unsafe) private let descriptor = PluginDescriptor.make(name: "http-e
 
 /// The HTTP export sink: batches of events POSTed as one versioned JSON body (``RequestBody``) to one endpoint.
 enum HTTPExport: ExportPlugin {
+    /// Log lines start with this name.
     static let logName = "http export"
+    /// The default spool folder's prefix.
     static let spoolPrefix = "http-spool"
+    /// The most events per batch.
     static let maxBatchEvents = 100_000
+    /// The sink's own configuration keys.
     static let keys = HTTPExportSettings.keys
 
+    /// Reads the sink's own keys.
     static func parse(_ reader: SettingsReader, delivery: DeliverySettings) throws(SettingsError) -> HTTPExportSettings
     {
         try HTTPExportSettings(reader)
     }
 
+    /// The deliverer with its own libcurl client (aborted by the instance's stop flag).
     static func makeDeliverer(
         _ settings: HTTPExportSettings, delivery: DeliverySettings, context: DelivererContext
     ) throws(SettingsError) -> any BatchDeliverer {
