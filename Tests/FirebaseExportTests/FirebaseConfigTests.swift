@@ -45,7 +45,7 @@ struct FirebaseConfigTests {
         let file = directory.appendingPathComponent("key.json").path
         let key: [String: String] = [
             "type": "service_account", "client_email": "a@b", "private_key_id": "k",
-            "private_key": "-----BEGIN PRIVATE KEY-----\nTOPSECRETNOTAKEY\n-----END PRIVATE KEY-----\n",
+            "private_key": "TOPSECRET-but-not-a-PEM-key",
         ]
         try JSONSerialization.data(withJSONObject: key).write(to: URL(fileURLWithPath: file))
         let setup = try FirebaseSetup([
