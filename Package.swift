@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "SQLiteSink", type: .dynamic, targets: ["SQLiteSink"]),
         .library(name: "JSONLinesSink", type: .dynamic, targets: ["JSONLinesSink"]),
         .library(name: "HTTPExport", type: .dynamic, targets: ["HTTPExport"]),
+        .library(name: "FirebaseExport", type: .dynamic, targets: ["FirebaseExport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
@@ -55,6 +56,13 @@ let package = Package(
             path: "Sources/CCurl",
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev", "zlib1g-dev"])]
+        ),
+        // OpenSSL's libcrypto (libssl-dev) for RS256 signatures, with inline wrappers for the EVP calls.
+        .systemLibrary(
+            name: "COpenSSL",
+            path: "Sources/COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
         ),
         // The Kaspa P2P protocol: generated messages, handshake state machine, dialer, peer sessions.
         .target(
@@ -134,17 +142,40 @@ let package = Package(
             // JSONLinesSinkTests). This flag only changes which libraries the link step adds; nothing is compiled.
             linkerSettings: [.unsafeFlags(["-enable-experimental-feature", "Embedded"])]
         ),
+        // The delivery engine the export sinks share (a static library linked into each of their .so files): the
+        // durable spool, the delivery thread with retries, backoff and the dead-letter file, the libcurl client,
+        // configuration reading, the descriptor and instance. Only the C API and system libraries, like a plugin.
+        .target(
+            name: "ExportDelivery",
+            dependencies: ["SensorPluginAPI", "CCurl"],
+            path: "Sources/Plugins/ExportDelivery",
+            swiftSettings: strictSwift
+        ),
         // A sink that spools events durably to disk and POSTs them in batches to an HTTP(S) endpoint (libcurl).
         .target(
             name: "HTTPExport",
-            dependencies: ["SensorPluginAPI", "CCurl"],
+            dependencies: ["SensorPluginAPI", "CCurl", "ExportDelivery"],
             path: "Sources/Plugins/HTTPExport",
             swiftSettings: strictSwift
         ),
-        // Sockets, listeners, the HTTP receiver and plugin lookup shared by the test targets.
+        // A sink that writes events to Cloud Firestore or the Realtime Database over their REST APIs (libcurl),
+        // signing service-account JWTs with libcrypto, through the same spool and delivery engine.
+        .target(
+            name: "FirebaseExport",
+            dependencies: ["SensorPluginAPI", "CCurl", "COpenSSL", "ExportDelivery"],
+            path: "Sources/Plugins/FirebaseExport",
+            swiftSettings: strictSwift
+        ),
+        // Sockets, listeners, HTTP servers and sink setups shared by the test targets.
         .target(
             name: "TestSupport",
-            dependencies: ["KaspaP2P", "CCurl", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "KaspaP2P",
+                "SensorEvents",
+                "CCurl",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
             path: "Tests/TestSupport",
             swiftSettings: strictSwift
         ),
@@ -174,6 +205,17 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             path: "Tests/HTTPExportTests",
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "FirebaseExportTests",
+            dependencies: [
+                "SensorEvents",
+                "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
+            path: "Tests/FirebaseExportTests",
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -1,3 +1,4 @@
+import ExportDelivery
 import Foundation
 public import SensorPluginAPI
 
@@ -8,51 +9,35 @@ public func sensorPluginQueryV1(_ hostABIMajor: UInt16, _ hostABIMinor: UInt16) 
 }
 
 // Safe although mutable memory is shared between threads: Swift initialises globals exactly once under
-// swift_once (so concurrent first queries are fine), and nothing writes to the descriptor afterwards. It is never
-// freed, because the ABI requires the descriptor and its strings to live for the rest of the process.
-nonisolated(unsafe) private let descriptor: UnsafeMutablePointer<sensor_plugin> = {
-    let pointer = UnsafeMutablePointer<sensor_plugin>.allocate(capacity: 1)
-    pointer.initialize(
-        to: sensor_plugin(
-            struct_size: sensor_plugin_struct_size(),
-            magic: SENSOR_PLUGIN_MAGIC,
-            abi_major: UInt16(SENSOR_ABI_MAJOR),
-            abi_minor: UInt16(SENSOR_ABI_MINOR),
-            flags: 0,
-            name: UnsafePointer(strdup("http-export")),
-            version: UnsafePointer(strdup("1.0.0")),
-            built_with: UnsafePointer(strdup(builtWith)),
-            create: { host, config, outInstance in
-                guard let host, let outInstance else { return SENSOR_FATAL }
-                switch HTTPExportInstance.make(host: host, config: config) {
-                case .success(let instance):
-                    outInstance.pointee = Unmanaged.passRetained(instance).toOpaque()
-                    return SENSOR_OK
-                case .failure(let status):
-                    return status.code
-                }
-            },
-            write_batch: { instance, events, count in
-                guard let instance, let events else { return SENSOR_ERROR }
-                return Unmanaged<HTTPExportInstance>.fromOpaque(instance).takeUnretainedValue()
-                    .write(events, count: count)
-            },
-            flush: { instance, deadline in
-                guard let instance else { return SENSOR_ERROR }
-                return Unmanaged<HTTPExportInstance>.fromOpaque(instance).takeUnretainedValue()
-                    .flush(deadlineUnixMicros: deadline)
-            },
-            destroy: { instance in
-                guard let instance else { return }
-                Unmanaged<HTTPExportInstance>.fromOpaque(instance).release()
-            }
-        )
-    )
-    return pointer
-}()
+// swift_once (so concurrent first queries are fine), and nothing writes to the descriptor afterwards.
+nonisolated(unsafe) private let descriptor = PluginDescriptor.make(name: "http-export", version: "1.0.0") {
+    host, config, instance in
+    PluginDescriptor.create(HTTPExport.self, host: host, config: config, instance: instance)
+}
 
-#if compiler(>=6.3)
-    private let builtWith = "swift-6.3"
-#else
-    private let builtWith = "swift"
-#endif
+/// The HTTP export sink: batches of events POSTed as one versioned JSON body (``RequestBody``) to one endpoint.
+enum HTTPExport: ExportPlugin {
+    /// Log lines start with this name.
+    static let logName = "http export"
+    /// The default spool folder's prefix.
+    static let spoolPrefix = "http-spool"
+    /// The most events per batch.
+    static let maxBatchEvents = 100_000
+    /// The sink's own configuration keys.
+    static let keys = HTTPExportSettings.keys
+
+    /// Reads the sink's own keys.
+    static func parse(_ reader: SettingsReader, delivery: DeliverySettings) throws(SettingsError) -> HTTPExportSettings
+    {
+        try HTTPExportSettings(reader)
+    }
+
+    /// The deliverer with its own libcurl client (aborted by the instance's stop flag).
+    static func makeDeliverer(
+        _ settings: HTTPExportSettings, delivery: DeliverySettings, context: DelivererContext
+    ) throws(SettingsError) -> any BatchDeliverer {
+        let client = try HTTPClient(
+            options: delivery.clientOptions(responseLimit: HTTPClient.snippetLimit), abort: context.stop)
+        return HTTPDeliverer(settings: settings, client: client, sensorID: context.sensorID)
+    }
+}

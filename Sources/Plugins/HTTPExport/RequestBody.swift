@@ -1,4 +1,5 @@
 import CCurl
+import ExportDelivery
 import Foundation
 
 /// The request body, schema `kaspa-sensor.events.v1`:
@@ -16,7 +17,7 @@ enum RequestBody {
         body.append(contentsOf: #"{"schema":""#.utf8)
         body.append(contentsOf: schema.utf8)
         body.append(contentsOf: #"","sensor_id":"#.utf8)
-        body.append(contentsOf: jsonString(sensorID).utf8)
+        body.append(contentsOf: JSONText.string(sensorID).utf8)
         body.append(contentsOf: #","batch_id":""#.utf8)
         body.append(contentsOf: UUID().uuidString.lowercased().utf8)
         body.append(contentsOf: #"","events":["#.utf8)
@@ -28,12 +29,6 @@ enum RequestBody {
         }
         body.append(contentsOf: "]}".utf8)
         return gzip ? compressed(body) : body
-    }
-
-    /// `text` as a JSON string literal.
-    static func jsonString(_ text: String) -> String {
-        let data = (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8)
-        return String(decoding: data, as: UTF8.self)
     }
 
     /// `bytes` as one gzip member (zlib, through the library libcurl links as well).

@@ -33,22 +33,9 @@ enum ExternalPlugin {
         return output
     }
 
-    /// Runs a tool found on `PATH` to completion; returns what it printed (standard output and error, in one pipe
-    /// so neither can fill up and block it), or throws with that text if it failed.
+    /// Runs a tool found on `PATH` to completion (see ``ExternalTool/run(_:)``).
     static func run(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw TestFailure("\(arguments.prefix(2).joined(separator: " ")) … failed: \(text)")
-        }
-        return text
+        try ExternalTool.run(arguments)
     }
 
     /// The SwiftPM-built library `file` (e.g. `libJSONLinesSink.so`), next to the test binary where the host finds

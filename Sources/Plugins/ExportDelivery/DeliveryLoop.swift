@@ -1,33 +1,31 @@
 import Foundation
 import SensorPluginAPI
 
-/// The delivery thread's work: wait for a batch to be due, read it from the spool, POST it until it is
-/// delivered (2xx) or refused for good (other 4xx: dead-lettered), then advance the spool's cursor.
+/// The delivery thread's work: wait for a batch to be due, read it from the spool, hand it to the
+/// ``BatchDeliverer`` until it is delivered or refused for good (refused events are dead-lettered), then advance
+/// the spool's cursor.
 ///
-/// Transient failures (no answer, timeouts, 5xx, 408, 429, and 3xx since redirects are not followed) are retried
-/// with the same batch after ``RetryPolicy``'s delay, indefinitely: the spool's limit bounds what waits meanwhile.
+/// Retries (``DeliveryOutcome/retry(_:after:)``) offer the same batch again after ``RetryPolicy``'s delay,
+/// indefinitely: the spool's limit bounds what waits meanwhile.
 final class DeliveryLoop {
     private let spool: Spool
-    private let client: HTTPClient
-    private let settings: HTTPExportSettings
+    private let deliverer: any BatchDeliverer
+    private let settings: DeliverySettings
     private let log: HostLog
-    private let sensorID: String
     private let deadLetter: DeadLetterFile
     private let stop: StopFlag
     private var retry: RetryPolicy
     private var failingSince: Date?
     private var lastFailureLog = Date.distantPast
 
-    /// A loop over `spool` that posts with `client`, until `stop` is set (and the spool's `isStopping`).
-    init(spool: Spool, client: HTTPClient, settings: HTTPExportSettings, log: HostLog, sensorID: String, stop: StopFlag)
-    {
+    /// A loop over `spool` that delivers with `deliverer`, until `stop` is set (and the spool's `isStopping`).
+    init(spool: Spool, deliverer: any BatchDeliverer, settings: DeliverySettings, log: HostLog, stop: StopFlag) {
         self.spool = spool
-        self.client = client
+        self.deliverer = deliverer
         self.settings = settings
         self.log = log
-        self.sensorID = sensorID
         self.stop = stop
-        self.deadLetter = DeadLetterFile(path: settings.deadLetterPath, endpoint: settings.endpoint)
+        self.deadLetter = DeadLetterFile(path: settings.deadLetterPath, endpoint: deliverer.destination)
         self.retry = RetryPolicy(
             initialMilliseconds: settings.retryInitialMilliseconds,
             maxMilliseconds: settings.retryMaxMilliseconds
@@ -83,49 +81,54 @@ final class DeliveryLoop {
         return false
     }
 
-    /// Posts `batch` until it is delivered or dead-lettered, or the loop is stopped.
+    /// Offers `batch` to the deliverer until it is delivered or dead-lettered, or the loop is stopped.
     private func deliver(_ batch: SpoolBatch) {
         let events = batch.events
-        let body = RequestBody.make(sensorID: sensorID, events: events, gzip: settings.gzip)
         retry.reset()
         while !stop.isSet {
-            switch client.post(body) {
-            case .response(let status, _, _) where (200..<300).contains(status):
+            switch deliverer.deliver(events) {
+            case .delivered:
                 guard finish(batch) else { continue }
                 log.count("delivered", UInt64(events.count))
                 recovered()
                 return
-            case .response(let status, let retryAfter, let snippet) where Self.isRetryable(status):
+            case .retry(let reason, let after):
+                guard !stop.isSet else { return }
                 log.count("http_errors")
-                let wait = status == 429 || status == 503 ? retryAfter.flatMap { RetryPolicy.parseRetryAfter($0) } : nil
-                scheduleRetry(after: "HTTP \(status) \(snippet.prefix(200))", retryAfter: wait)
-            case .response(let status, _, let snippet):
+                scheduleRetry(after: reason, retryAfter: after)
+            case .rejected(let status, let response):
                 log.count("http_errors")
-                do {
-                    try deadLetter.append(events, status: status, response: snippet)
-                } catch {
-                    scheduleRetry(after: "HTTP \(status), and the dead-letter file failed: \(error)", retryAfter: nil)
-                    continue
-                }
-                log.write(
-                    SENSOR_LOG_WARN,
-                    "HTTP \(status) refused \(events.count) events; appended to \(deadLetter.path): \(snippet.prefix(200))"
-                )
+                let records = events.map { (event: $0, status: status, response: response) }
+                guard deadLetter(records, reason: "HTTP \(status) refused \(events.count) events", response: response)
+                else { continue }
                 guard finish(batch) else { continue }
                 log.count("dead_lettered", UInt64(events.count))
                 return
-            case .transportError(let message):
-                guard !stop.isSet else { return }
-                log.count("http_errors")
-                scheduleRetry(after: message, retryAfter: nil)
+            case .partlyRejected(let rejections):
+                let records = rejections.map { (event: events[$0.index], status: $0.status, response: $0.response) }
+                let reason = "\(records.count) of \(events.count) events refused"
+                guard deadLetter(records, reason: reason, response: rejections.first?.response ?? "") else { continue }
+                guard finish(batch) else { continue }
+                log.count("delivered", UInt64(events.count - records.count))
+                log.count("dead_lettered", UInt64(records.count))
+                recovered()
+                return
             }
         }
     }
 
-    /// 408, 429, 5xx and 3xx (redirects are not followed: a misconfiguration that must not lose events).
-    static func isRetryable(_ status: Int) -> Bool {
-        status == 408 || status == 429 || (500..<600).contains(status) || (300..<400).contains(status)
-            || status < 200
+    /// Appends `records` to the dead-letter file and logs why; on failure schedules a retry and answers `false`.
+    private func deadLetter(
+        _ records: [(event: ArraySlice<UInt8>, status: Int, response: String)], reason: String, response: String
+    ) -> Bool {
+        do {
+            try deadLetter.append(records)
+        } catch {
+            scheduleRetry(after: "\(reason), and the dead-letter file failed: \(error)", retryAfter: nil)
+            return false
+        }
+        log.write(SENSOR_LOG_WARN, "\(reason); appended to \(deadLetter.path): \(response.prefix(200))")
+        return true
     }
 
     /// Advances the cursor past `batch`; on failure waits a retry delay and answers `false` (sent again).
@@ -158,7 +161,7 @@ final class DeliveryLoop {
             return
         }
         lastFailureLog = now
-        log.write(SENSOR_LOG_WARN, "delivery to \(settings.endpoint) failed: \(message)")
+        log.write(SENSOR_LOG_WARN, "delivery to \(deliverer.destination) failed: \(message)")
     }
 
     private func recovered() {

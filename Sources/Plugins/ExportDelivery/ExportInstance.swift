@@ -1,12 +1,12 @@
 import Foundation
 import SensorPluginAPI
 
-/// One HTTP export instance: `write_batch` appends to the durable ``Spool``; a thread it owns runs the
-/// ``DeliveryLoop`` from `create` until `destroy`.
+/// One export sink instance: `write_batch` appends to the durable ``Spool``; a thread it owns runs the
+/// ``DeliveryLoop`` (with the plugin's ``BatchDeliverer``) from `create` until `destroy`.
 ///
 /// The host calls `write`, `flush` and `deinit` (via destroy) from one thread; the delivery thread shares only
 /// the spool (locked) and the stop flag (atomic).
-final class HTTPExportInstance {
+final class ExportInstance {
     private let log: HostLog
     private let spool: Spool
     private let stop: StopFlag
@@ -14,42 +14,47 @@ final class HTTPExportInstance {
     private var lastSpoolFullLog = Date.distantPast
     private var spoolFullSinceLog = 0
 
-    /// Parses the configuration, opens the spool and the HTTP client and starts the delivery thread; logs why
-    /// through `host` and returns the status for `create()` on failure.
-    static func make(host: UnsafePointer<sensor_host_api>, config: sensor_str) -> Result<HTTPExportInstance, Status> {
-        let log = HostLog(host: host)
-        let settings: HTTPExportSettings
-        switch HTTPExportSettings.parse(UnsafeRawBufferPointer(start: config.ptr, count: config.len)) {
-        case .success(let parsed):
-            settings = parsed
-        case .failure(let error):
+    /// Parses the configuration, opens the spool, builds `Plugin`'s deliverer and starts the delivery thread;
+    /// logs why through `host` and returns the status for `create()` on failure.
+    static func make<Plugin: ExportPlugin>(
+        _ plugin: Plugin.Type, host: UnsafePointer<sensor_host_api>, config: sensor_str
+    ) -> Result<ExportInstance, Status> {
+        let log = HostLog(host: host, name: Plugin.logName)
+        let delivery: DeliverySettings
+        let settings: Plugin.Settings
+        do throws(SettingsError) {
+            let reader = try SettingsReader(json: UnsafeRawBufferPointer(start: config.ptr, count: config.len))
+            try reader.refuseUnknownKeys(DeliverySettings.keys.union(Plugin.keys))
+            delivery = try DeliverySettings(
+                reader, spoolPrefix: Plugin.spoolPrefix, maxBatchEvents: Plugin.maxBatchEvents)
+            settings = try Plugin.parse(reader, delivery: delivery)
+        } catch {
             log.write(SENSOR_LOG_ERROR, "invalid configuration: \(error.message)")
             return .failure(Status(SENSOR_BAD_CONFIG))
         }
-        if !settings.tlsVerify {
+        if !delivery.tlsVerify {
             log.write(SENSOR_LOG_WARN, "tls_verify = false: TLS certificates and host names are NOT verified")
         }
         let spool: Spool
         do {
-            spool = try Spool(directory: settings.spoolDirectory, maxBytes: settings.spoolMaxBytes)
+            spool = try Spool(directory: delivery.spoolDirectory, maxBytes: delivery.spoolMaxBytes)
         } catch {
-            log.write(SENSOR_LOG_ERROR, "cannot open the spool \(settings.spoolDirectory): \(error)")
+            log.write(SENSOR_LOG_ERROR, "cannot open the spool \(delivery.spoolDirectory): \(error)")
             return .failure(Status(SENSOR_BAD_CONFIG))
         }
         let stop = StopFlag()
-        let client: HTTPClient
+        let sensorID = String(
+            decoding: UnsafeRawBufferPointer(start: host.pointee.sensor_id.ptr, count: host.pointee.sensor_id.len),
+            as: UTF8.self)
+        let deliverer: any BatchDeliverer
         do {
-            client = try HTTPClient(settings: settings, abort: stop)
+            deliverer = try Plugin.makeDeliverer(
+                settings, delivery: delivery, context: DelivererContext(log: log, stop: stop, sensorID: sensorID))
         } catch {
             log.write(SENSOR_LOG_ERROR, error.message)
             return .failure(Status(SENSOR_FATAL))
         }
-        let sensorID = String(
-            decoding: UnsafeRawBufferPointer(
-                start: host.pointee.sensor_id.ptr,
-                count: host.pointee.sensor_id.len), as: UTF8.self)
-        let loop = DeliveryLoop(
-            spool: spool, client: client, settings: settings, log: log, sensorID: sensorID, stop: stop)
+        let loop = DeliveryLoop(spool: spool, deliverer: deliverer, settings: delivery, log: log, stop: stop)
         guard let thread = DeliveryThread.start(loop) else {
             log.write(SENSOR_LOG_ERROR, "cannot start the delivery thread")
             return .failure(Status(SENSOR_FATAL))
@@ -59,9 +64,9 @@ final class HTTPExportInstance {
         log.gauge("spool_bytes", Double(counts.bytes))
         log.write(
             SENSOR_LOG_INFO,
-            "posting to \(settings.endpoint), spool \(settings.spoolDirectory) (\(counts.events) events waiting)"
+            "delivering to \(deliverer.destination), spool \(delivery.spoolDirectory) (\(counts.events) events waiting)"
         )
-        return .success(HTTPExportInstance(log: log, spool: spool, stop: stop, thread: thread))
+        return .success(ExportInstance(log: log, spool: spool, stop: stop, thread: thread))
     }
 
     private init(log: HostLog, spool: Spool, stop: StopFlag, thread: pthread_t) {
@@ -141,7 +146,8 @@ final class HTTPExportInstance {
         let counts = spool.counts()
         log.write(
             SENSOR_LOG_WARN,
-            "spool full (\(counts.bytes) of \(spool.maxBytes) bytes, \(counts.events) events; endpoint unreachable?): "
+            "spool full (\(counts.bytes) of \(spool.maxBytes) bytes, \(counts.events) events; "
+                + "destination unreachable?): "
                 + "answered RETRY \(spoolFullSinceLog) times; the host keeps the events queued and backs off"
         )
         lastSpoolFullLog = Date()

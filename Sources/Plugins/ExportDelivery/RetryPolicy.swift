@@ -1,8 +1,8 @@
-import Foundation
+package import Foundation
 
 /// How long to wait before sending a failed batch again: exponential backoff with full jitter (a random delay
 /// between 0 and min(retry_max, retry_initial × 2^attempt)), or the server's `Retry-After` on 429 and 503.
-struct RetryPolicy {
+package struct RetryPolicy {
     /// The cap of the first draw, in milliseconds.
     let initialMilliseconds: Int
     /// The largest cap, in milliseconds.
@@ -36,7 +36,7 @@ struct RetryPolicy {
 
     /// Parses a `Retry-After` value, delay-seconds or an HTTP-date (RFC 9110: IMF-fixdate, and the obsolete
     /// RFC 850 and asctime forms), as seconds from `now`; `nil` if it is neither.
-    static func parseRetryAfter(_ value: String, now: Date = Date()) -> TimeInterval? {
+    package static func parseRetryAfter(_ value: String, now: Date = Date()) -> TimeInterval? {
         let text = value.trimmingCharacters(in: .whitespaces)
         if let seconds = Int(text), seconds >= 0 {
             return TimeInterval(seconds)
