@@ -18,6 +18,8 @@ let package = Package(
         .executable(name: "kaspa-sensor", targets: ["KaspaSensor"]),
         .library(name: "SensorHost", targets: ["SensorHost"]),
         .library(name: "KaspaP2P", targets: ["KaspaP2P"]),
+        .library(name: "NetworkCrawler", targets: ["NetworkCrawler"]),
+        .library(name: "SensorReports", targets: ["SensorReports"]),
         .library(name: "SensorPluginAPI", targets: ["SensorPluginAPI"]),
         // Sink plugins: C-ABI shared libraries the host loads with dlopen (see plugins.toml).
         .library(name: "SQLiteSink", type: .dynamic, targets: ["SQLiteSink"]),
@@ -79,6 +81,24 @@ let package = Package(
             exclude: ["Generated/README.md"],
             swiftSettings: strictSwift
         ),
+        // Gossiped addresses: validation, the address database (SQLite) and its bounded background writer.
+        .target(
+            name: "AddressBook",
+            dependencies: ["KaspaP2P", "CSQLite", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSwift
+        ),
+        // The network crawler (phase 3): dial, handshake, harvest addresses, follow them; resumable, in SQLite.
+        .target(
+            name: "NetworkCrawler",
+            dependencies: ["KaspaP2P", "AddressBook", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSwift
+        ),
+        // Reports over crawl and sensor databases: gossip presence of sensor addresses and network composition.
+        .target(
+            name: "SensorReports",
+            dependencies: ["AddressBook", "KaspaP2P"],
+            swiftSettings: strictSwift
+        ),
         // Connection events and their delivery to sink plugins: the event model, the C marshalling,
         // plugin loading (dlopen) and one bounded queue and worker thread per sink.
         .target(
@@ -98,6 +118,8 @@ let package = Package(
             dependencies: [
                 "KaspaP2P",
                 "SensorEvents",
+                "AddressBook",
+                "NetworkCrawler",
                 "CSQLite",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
@@ -118,6 +140,8 @@ let package = Package(
             name: "KaspaSensor",
             dependencies: [
                 "SensorHost",
+                "NetworkCrawler",
+                "SensorReports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -216,6 +240,14 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             path: "Tests/FirebaseExportTests",
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "GossipTests",
+            dependencies: [
+                "NetworkCrawler", "SensorReports", "AddressBook", "SensorHost", "KaspaP2P", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -7,7 +7,9 @@ struct KaspaSensorCommand: AsyncParsableCommand {
         commandName: "kaspa-sensor",
         abstract: "A Kaspa P2P network sensor: accepts peers, labels them public or private, records every event.",
         version: "0.1.0",
-        subcommands: [RunCommand.self, VerifyCommand.self, CheckConfigCommand.self],
+        subcommands: [
+            RunCommand.self, VerifyCommand.self, CheckConfigCommand.self, CrawlCommand.self, ReportCommand.self,
+        ],
         defaultSubcommand: RunCommand.self
     )
 }

@@ -102,6 +102,8 @@ public struct KaspaDialer: Sendable {
             }
             return try await p2p.messageStream(request: request, options: options) { response in
                 let session = PeerSession(local: local, configuration: configuration, observer: observer)
+                // An outbound session waits for no probe of its own: it closes once the exchange and linger are over.
+                session.release()
                 let report = await session.run(
                     inbound: response.messages,
                     writer: MessageWriter { message in continuation.yield(message) }

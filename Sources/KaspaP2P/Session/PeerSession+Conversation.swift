@@ -19,6 +19,7 @@ final class Conversation: Sendable {
         var unknownPayloads = 0
         var addressRoundsDone = 0
         var addressesRequested = 0
+        var addressRoundsStopped = false
         var peerRequestAnswered = false
     }
 
@@ -172,6 +173,10 @@ final class Conversation: Sendable {
                 return state.peerVersion
             }
             await observer.addressesReceived(valid, invalid: invalid, from: peer)
+            let rounds = state.withLock { $0.addressRoundsDone }
+            if await !observer.shouldRequestMoreAddresses(afterRounds: rounds) {
+                state.withLock { $0.addressRoundsStopped = true }
+            }
             try await requestAddressesIfWanted(session: session)
             checkExchangeDone(session)
         case .reject(let reject):
@@ -185,8 +190,10 @@ final class Conversation: Sendable {
     }
 
     private func requestAddressesIfWanted(session: PeerSession) async throws {
-        let (done, sent) = state.withLock { ($0.addressRoundsDone, $0.addressesRequested) }
-        guard done < configuration.addressRequestRounds, sent == done else { return }
+        let (done, sent, stopped) = state.withLock {
+            ($0.addressRoundsDone, $0.addressesRequested, $0.addressRoundsStopped)
+        }
+        guard !stopped, done < configuration.addressRequestRounds, sent == done else { return }
         if done > 0 {
             try await Task.sleep(for: configuration.addressRequestSpacing)
         }
@@ -196,7 +203,8 @@ final class Conversation: Sendable {
 
     private func checkExchangeDone(_ session: PeerSession) {
         let done = state.withLock { state in
-            state.peerRequestAnswered && state.addressRoundsDone >= configuration.addressRequestRounds
+            state.peerRequestAnswered
+                && (state.addressRoundsStopped || state.addressRoundsDone >= configuration.addressRequestRounds)
         }
         if done {
             session.markExchangeDone()

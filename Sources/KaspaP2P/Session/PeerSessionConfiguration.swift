@@ -56,6 +56,9 @@ public protocol PeerSessionObserver: Sendable {
     func addressesReceived(_ addresses: [PeerAddress], invalid: Int, from peer: PeerVersion?) async
     /// The addresses to put in our single Addresses reply to the peer's RequestAddresses (at most 1000).
     func addressesToAdvertise() async -> [PeerAddress]
+    /// Whether to send another RequestAddresses after `rounds` answered ones (still bounded by
+    /// ``PeerSessionConfiguration/addressRequestRounds``); e.g. false once a round brought nothing new.
+    func shouldRequestMoreAddresses(afterRounds rounds: Int) async -> Bool
 }
 
 extension PeerSessionObserver {
@@ -67,6 +70,8 @@ extension PeerSessionObserver {
     public func addressesReceived(_ addresses: [PeerAddress], invalid: Int, from peer: PeerVersion?) async {}
     /// Advertises nothing (an empty Addresses reply, which nodes accept).
     public func addressesToAdvertise() async -> [PeerAddress] { [] }
+    /// Always true: the configured number of rounds is sent.
+    public func shouldRequestMoreAddresses(afterRounds rounds: Int) async -> Bool { true }
 }
 
 /// An observer that ignores everything.

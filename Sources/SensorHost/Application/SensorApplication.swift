@@ -1,7 +1,9 @@
+public import AddressBook
 import Foundation
 import KaspaP2P
 public import Logging
 import NIOPosix
+import NetworkCrawler
 public import SensorEvents
 public import ServiceLifecycle
 public import UnixSignals
@@ -22,6 +24,9 @@ public final class SensorApplication: Sendable {
     public let p2pServer: P2PServer
     /// The metrics endpoint, when enabled.
     public let metricsServer: MetricsServer?
+    /// The address database writer, when addresses are harvested (`[session] address_request_rounds` > 0).
+    public let addressRecorder: AddressRecorder?
+    private let announcement: AnnouncementService?
     private let logger: Logger
 
     /// Loads the sinks and prepares the services (nothing listens until ``run()``).
@@ -59,13 +64,30 @@ public final class SensorApplication: Sendable {
             metrics: metrics,
             logger: logger
         )
+        let addressRecorder: AddressRecorder?
+        if configuration.session.addressRequestRounds > 0 || configuration.announce.enabled {
+            do {
+                addressRecorder = try AddressRecorder(
+                    path: loaded.resolve(configuration.database.addressDatabasePath),
+                    capacity: configuration.database.addressQueueCapacity, logger: logger)
+            } catch {
+                throw ConfigurationError(
+                    file: loaded.file ?? "defaults", key: "database.addressdb_path", reason: error.description)
+            }
+        } else {
+            addressRecorder = nil
+        }
+        self.addressRecorder = addressRecorder
+        self.announcement = Self.makeAnnouncement(
+            loaded: loaded, userAgent: userAgent, recorder: addressRecorder, logger: logger)
         let handler = InboundConnectionHandler(
             configuration: configuration,
             prober: prober,
             events: dispatcher,
             metrics: metrics,
             logger: logger,
-            userAgent: userAgent
+            userAgent: userAgent,
+            addressRecorder: addressRecorder
         )
         let listenAddresses = configuration.network.listenAddresses.compactMap { PeerAddress($0) }
         self.p2pServer = P2PServer(
@@ -103,8 +125,10 @@ public final class SensorApplication: Sendable {
     /// The service group ``run()`` runs; tests run it themselves and call `triggerGracefulShutdown()`.
     public func makeServiceGroup(gracefulShutdownSignals: [UnixSignal]) -> ServiceGroup {
         var services: [any Service] = [dispatcher]
+        if let addressRecorder { services.append(AddressRecorderService(recorder: addressRecorder)) }
         if let metricsServer { services.append(metricsServer) }
         services.append(p2pServer)
+        if let announcement { services.append(announcement) }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
@@ -121,5 +145,30 @@ public final class SensorApplication: Sendable {
             ]
         )
         return group
+    }
+
+    private static func makeAnnouncement(
+        loaded: LoadedConfiguration, userAgent: String, recorder: AddressRecorder?, logger: Logger
+    ) -> AnnouncementService? {
+        let configuration = loaded.configuration
+        let announce = configuration.announce
+        guard announce.enabled, let external = configuration.sensor.externalAddress else { return nil }
+        var visit = CrawlConfiguration(network: configuration.network.networkType, userAgent: userAgent)
+        visit.nodeTimeout = .milliseconds(announce.timeoutMilliseconds)
+        visit.connectTimeout = .milliseconds(
+            min(announce.timeoutMilliseconds, configuration.probing.timeoutMilliseconds))
+        visit.addressRounds = max(configuration.session.addressRequestRounds, 1)
+        visit.roundSpacing = .milliseconds(configuration.session.addressRequestSpacingMilliseconds)
+        visit.allowPrivateTargets = configuration.probing.allowPrivateTargets
+        var settings = Announcer.Settings(externalAddress: external, visit: visit)
+        settings.maxPeers = announce.maxPeers
+        settings.configuredPeers = announce.peers.compactMap { PeerAddress($0) }
+        settings.addressDatabase =
+            announce.useAddressDatabase ? loaded.resolve(configuration.database.addressDatabasePath) : nil
+        settings.useDNSSeeds = announce.useDNSSeeds
+        return AnnouncementService(
+            announcer: Announcer(
+                settings: settings, dialer: KaspaDialer(maxMessageBytes: configuration.network.maxMessageBytes)),
+            interval: .seconds(announce.intervalSeconds), recorder: recorder, logger: logger)
     }
 }

@@ -44,6 +44,11 @@ public enum ConfigurationLoader {
         if let sensorID {
             try apply(.string(sensorID), to: "sensor", "sensor_id", source: "--sensor-id", in: &configuration)
         }
+        if configuration.announce.enabled && configuration.sensor.externalAddress == nil {
+            throw ConfigurationError(
+                file: file ?? "defaults", key: "announce.enabled",
+                reason: "needs [sensor] external_address: the address to announce")
+        }
         return LoadedConfiguration(configuration: configuration, file: file, directory: directory)
     }
 

@@ -21,10 +21,11 @@ struct ConfigurationKey: Sendable {
 enum ConfigurationSchema {
     static let sections = [
         "sensor", "network", "handshake", "session", "probing", "export", "database", "metrics", "plugins",
+        "announce",
     ]
 
     static let keys: [ConfigurationKey] =
-        networkKeys + sensorKeys + handshakeKeys + sessionKeys + probingKeys + otherKeys
+        networkKeys + sensorKeys + handshakeKeys + sessionKeys + probingKeys + otherKeys + announceKeys
 
     static func key(section: String, name: String) -> ConfigurationKey? {
         keys.first { $0.section == section && $0.name == name }
@@ -148,8 +149,12 @@ enum ConfigurationSchema {
             "session", "idle_timeout_ms", "Close a session that received nothing for this long.", 1_000...86_400_000,
             \.session.idleTimeoutMilliseconds),
         integerKey(
-            "session", "address_request_rounds", "RequestAddresses rounds to send after Ready.", 0...16,
+            "session", "address_request_rounds",
+            "RequestAddresses rounds after Ready at most; stops once a round brings nothing new.", 0...16,
             \.session.addressRequestRounds),
+        integerKey(
+            "session", "address_request_spacing_ms", "Pause between two RequestAddresses rounds.", 0...60_000,
+            \.session.addressRequestSpacingMilliseconds),
     ]
 
     private static let probingKeys: [ConfigurationKey] = [
@@ -202,6 +207,10 @@ enum ConfigurationSchema {
             "SQLite file of connection events (used when plugins.toml is absent or its sqlite sink has no path).",
             \.database.path),
         pathKey("database", "addressdb_path", "SQLite file of gossiped addresses.", \.database.addressDatabasePath),
+        integerKey(
+            "database", "addressdb_queue_capacity",
+            "Addresses messages waiting for the address database writer; more are dropped.", 1...1_000_000,
+            \.database.addressQueueCapacity),
         booleanKey("metrics", "enabled", "Serve Prometheus /metrics and /health.", \.metrics.enabled),
         ConfigurationKey(
             section: "metrics", name: "address", help: "IP:PORT of the metrics endpoint.",
@@ -222,6 +231,34 @@ enum ConfigurationSchema {
         integerKey(
             "plugins", "journal_max_mb", "Journal size limit; beyond it the oldest events are deleted.",
             1...1_048_576, \.plugins.journalMaxMegabytes),
+    ]
+
+    private static let announceKeys: [ConfigurationKey] = [
+        booleanKey(
+            "announce", "enabled",
+            "Periodically dial a few known nodes with [sensor] external_address in our Version (needs it).",
+            \.announce.enabled),
+        integerKey(
+            "announce", "interval_secs", "Seconds between announcement rounds.", 10...604_800,
+            \.announce.intervalSeconds),
+        integerKey("announce", "max_peers", "Nodes dialed per round at most.", 1...1_000, \.announce.maxPeers),
+        ConfigurationKey(
+            section: "announce", name: "peers", help: "Nodes to dial first: \"IP:PORT\" or a list.",
+            value: { .strings($0.announce.peers) },
+            apply: { config, value throws(InvalidValue) in
+                let list = try value.stringList()
+                for text in list where PeerAddress(text) == nil {
+                    throw InvalidValue(reason: "expected IP:PORT (IPv6 as [addr]:port), got \"\(text)\"")
+                }
+                config.announce.peers = list
+            }),
+        booleanKey(
+            "announce", "use_address_db", "Also dial recent addresses of the address database.",
+            \.announce.useAddressDatabase),
+        booleanKey("announce", "use_dns_seeds", "Also dial the DNS seeders' addresses.", \.announce.useDNSSeeds),
+        integerKey(
+            "announce", "timeout_ms", "One announcement visit must finish within this.", 1_000...120_000,
+            \.announce.timeoutMilliseconds),
     ]
 
     private static func integerKey(

@@ -22,6 +22,8 @@ public struct SensorConfiguration: Sendable {
     public var metrics = Metrics()
     /// `[plugins]`: where the sink list lives.
     public var plugins = Plugins()
+    /// `[announce]`: self-announcement to known nodes (off by default).
+    public var announce = Announce()
 
     /// The defaults.
     public init() {}
@@ -72,8 +74,11 @@ public struct SensorConfiguration: Sendable {
         public var lingerMilliseconds = 2_000
         /// Close a session that received nothing for this long.
         public var idleTimeoutMilliseconds = 300_000
-        /// RequestAddresses rounds to send after Ready (0 = ask for none).
-        public var addressRequestRounds = 1
+        /// RequestAddresses rounds to send after Ready at most (0 = ask for none); fewer once a round brings
+        /// nothing new. The answers go to the address database.
+        public var addressRequestRounds = 4
+        /// Pause between two RequestAddresses rounds.
+        public var addressRequestSpacingMilliseconds = 500
     }
 
     /// `[probing]`.
@@ -110,6 +115,8 @@ public struct SensorConfiguration: Sendable {
         public var path = "sensor-data.db"
         /// The SQLite file of gossiped addresses.
         public var addressDatabasePath = "sensor-addresses.db"
+        /// Addresses messages waiting for the address database writer at most; more are dropped and counted.
+        public var addressQueueCapacity = 1024
     }
 
     /// `[metrics]`.
@@ -118,6 +125,26 @@ public struct SensorConfiguration: Sendable {
         public var enabled = true
         /// Where to serve them.
         public var address = "0.0.0.0:9090"
+    }
+
+    /// `[announce]`: periodically dial a few known nodes with `[sensor] external_address` in our Version, so they
+    /// add it to their address books (fact sheet §7.3) and gossip it onward.
+    public struct Announce: Sendable {
+        /// Announce at all (needs `[sensor] external_address`).
+        public var enabled = false
+        /// Seconds between two announcement rounds.
+        public var intervalSeconds = 3_600
+        /// Nodes dialed per round at most.
+        public var maxPeers = 8
+        /// Nodes to dial first (`IP:PORT`), trusted as given.
+        public var peers: [String] = []
+        /// Also dial the most recent addresses of the address database (publicly routable ones unless
+        /// `[probing] allow_private_targets`).
+        public var useAddressDatabase = true
+        /// Also dial the network's DNS seeders' addresses.
+        public var useDNSSeeds = true
+        /// One visit (connect, handshake, address exchange, close) must finish within this.
+        public var timeoutMilliseconds = 20_000
     }
 
     /// `[plugins]`.

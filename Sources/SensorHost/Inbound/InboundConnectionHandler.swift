@@ -1,3 +1,4 @@
+public import AddressBook
 import Foundation
 public import KaspaP2P
 public import Logging
@@ -18,16 +19,19 @@ public final class InboundConnectionHandler: Sendable {
     private let metrics: SensorMetrics
     private let logger: Logger
     private let userAgent: String
+    private let addressRecorder: AddressRecorder?
 
-    /// Creates a handler.
+    /// Creates a handler; gossiped addresses go to `addressRecorder` when there is one.
     public init(
         configuration: SensorConfiguration,
         prober: Prober,
         events: any EventPublishing,
         metrics: SensorMetrics,
         logger: Logger,
-        userAgent: String
+        userAgent: String,
+        addressRecorder: AddressRecorder? = nil
     ) {
+        self.addressRecorder = addressRecorder
         self.configuration = configuration
         self.prober = prober
         self.events = events
@@ -73,7 +77,9 @@ public final class InboundConnectionHandler: Sendable {
         let stayConnected = configuration.session.stayConnected
         let (versions, versionSink) = AsyncStream<PeerVersion>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let early = EarlyReport(record: record, enabled: stayConnected) { [self] event in self.publish(event) }
-        let observer = InboundSessionObserver(versions: versionSink, early: early, metrics: metrics)
+        let observer = InboundSessionObserver(
+            versions: versionSink, early: early, metrics: metrics,
+            harvest: addressRecorder.flatMap { recorder in remote.map { AddressHarvesting(recorder, from: $0) } })
         let session = PeerSession(
             local: LocalVersion(
                 network: configuration.network.networkType,
@@ -144,6 +150,7 @@ public final class InboundConnectionHandler: Sendable {
                     linger: .milliseconds(session.lingerMilliseconds)
                 ),
             addressRequestRounds: session.addressRequestRounds,
+            addressRequestSpacing: .milliseconds(session.addressRequestSpacingMilliseconds),
             idleTimeout: .milliseconds(session.idleTimeoutMilliseconds)
         )
     }
@@ -154,6 +161,7 @@ private struct InboundSessionObserver: PeerSessionObserver {
     let versions: AsyncStream<PeerVersion>.Continuation
     let early: EarlyReport
     let metrics: SensorMetrics
+    let harvest: AddressHarvesting?
 
     func peerVersionReceived(_ version: PeerVersion) async {
         early.versionReceived(version)
@@ -167,6 +175,11 @@ private struct InboundSessionObserver: PeerSessionObserver {
 
     func addressesReceived(_ addresses: [PeerAddress], invalid: Int, from peer: PeerVersion?) async {
         metrics.addressesGossiped(addresses.count)
+        harvest?.received(addresses, from: peer)
+    }
+
+    func shouldRequestMoreAddresses(afterRounds rounds: Int) async -> Bool {
+        harvest?.rounds.wantsAnotherRound ?? true
     }
 }
 

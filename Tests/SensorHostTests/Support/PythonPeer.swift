@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TestSupport
 
 /// Runs `Tests/peers/kaspa_peer.py`, the independent grpcio peer, and collects its JSON lines.
 struct PythonPeer {
@@ -74,7 +75,7 @@ struct PythonPeer {
 final class PythonListener: Sendable {
     private let process: Process
     let port: UInt16
-    private let lines = LineBuffer()
+    private let lines: OutputLines
 
     /// Starts `python3 kaspa_peer.py <arguments>` and waits for its `listening` line.
     init(_ arguments: [String]) async throws {
@@ -86,21 +87,8 @@ final class PythonListener: Sendable {
         process.standardError = FileHandle.standardError
         try process.run()
         self.process = process
-        let sink = self.lines
-        let handle = output.fileHandleForReading
-        Thread.detachNewThread {
-            var buffer = Data()
-            while true {
-                let chunk = handle.availableData
-                if chunk.isEmpty { return }
-                buffer.append(chunk)
-                while let newline = buffer.firstIndex(of: 10) {
-                    let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
-                    buffer.removeSubrange(buffer.startIndex...newline)
-                    sink.lines.withLock { $0.append(line) }
-                }
-            }
-        }
+        let sink = OutputLines(reading: output.fileHandleForReading)
+        self.lines = sink
         let deadline = ContinuousClock.now + .seconds(30)
         var found: UInt16?
         while found == nil && ContinuousClock.now < deadline && process.isRunning {
@@ -145,11 +133,6 @@ final class PythonListener: Sendable {
             kill(process.processIdentifier, SIGKILL)
         }
     }
-}
-
-/// Lines read from a child's standard output.
-final class LineBuffer: Sendable {
-    let lines = Mutex<[String]>([])
 }
 
 /// A failure with a message, for `throw` in test helpers.
