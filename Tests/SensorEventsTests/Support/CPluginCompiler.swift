@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Compiles C test plugins into shared libraries at test time, against the real `sensor_plugin.h`.
@@ -19,22 +20,14 @@ enum CPluginCompiler {
         let sourceURL = directory.appendingPathComponent("\(name).c")
         let output = directory.appendingPathComponent("\(name).so").path
         try source.write(to: sourceURL, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments =
-            [
-                ProcessInfo.processInfo.environment["CC"] ?? "clang", "-std=c11", "-shared", "-fPIC", "-O1", "-Wall",
-                "-Werror",
-            ]
-            + defines.map { "-D\($0)" }
-            + ["-I", TestEnvironment.pluginHeaderDirectory, "-o", output, sourceURL.path, "-lpthread"]
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let diagnostics = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw CompileError(description: "compiling \(name) failed: \(String(decoding: diagnostics, as: UTF8.self))")
+        let compiler = ProcessInfo.processInfo.environment["CC"] ?? "clang"
+        do {
+            try ExternalTool.run(
+                [compiler, "-std=c11", "-shared", "-fPIC", "-O1", "-Wall", "-Werror"]
+                    + defines.map { "-D\($0)" }
+                    + ["-I", TestEnvironment.pluginHeaderDirectory, "-o", output, sourceURL.path, "-lpthread"])
+        } catch {
+            throw CompileError(description: "compiling \(name) failed: \(error)")
         }
         return output
     }
