@@ -5,11 +5,11 @@ import TestSupport
 
 /// The real `kaspa-sensor` executable run as a child process (for what needs a separate process: kill -9).
 ///
-/// Standard output and error are read on a dedicated thread into a line buffer; waiting polls, never blocking a
+/// Standard output and error are read on a dedicated thread (``OutputLines``); waiting polls, never blocking a
 /// cooperative-pool thread on the child.
 final class SensorProcess: Sendable {
     private let process: Process
-    private let lines = LineBuffer()
+    private let lines: OutputLines
     /// Where the sensor accepts Kaspa peers.
     let p2p: PeerAddress
 
@@ -27,21 +27,8 @@ final class SensorProcess: Sendable {
         process.standardError = output
         try process.run()
         self.process = process
-        let sink = lines
-        let handle = output.fileHandleForReading
-        Thread.detachNewThread {
-            var buffer = Data()
-            while true {
-                let chunk = handle.availableData
-                if chunk.isEmpty { return }
-                buffer.append(chunk)
-                while let newline = buffer.firstIndex(of: 10) {
-                    let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
-                    buffer.removeSubrange(buffer.startIndex...newline)
-                    sink.lines.withLock { $0.append(line) }
-                }
-            }
-        }
+        let sink = OutputLines(reading: output.fileHandleForReading)
+        lines = sink
         let deadline = ContinuousClock.now + limit
         var address: PeerAddress?
         while address == nil {
