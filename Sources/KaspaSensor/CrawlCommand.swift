@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import KaspaP2P
 import Logging
 import NetworkCrawler
@@ -84,13 +85,24 @@ struct CrawlCommand: AsyncParsableCommand {
         job.csvDirectory = csvDirectory
         job.jsonPath = json
         let logger = makeLogger(level: "info")
+        let crawlJob = job
+        let outcome: SignalCancelled<CrawlJob.Summary>
         do {
-            let summary = try await job.run(
-                progress: .automatic(logger: logger), logger: logger,
-                dialer: KaspaDialer(maxMessageBytes: 32 * 1024 * 1024))
-            print(summary)
+            outcome = try await withSignalCancellation {
+                try await crawlJob.run(
+                    progress: .automatic(logger: logger), logger: logger,
+                    dialer: KaspaDialer(maxMessageBytes: 32 * 1024 * 1024))
+            }
         } catch {
             throw StartupError(message: String(describing: error))
+        }
+        print(outcome.value)
+        if let signal = outcome.signal, let code = outcome.exitCode {
+            let advice =
+                "crawl stopped by \(signal); the progress is saved in \(output). Continue it with:\n"
+                + "  kaspa-sensor crawl --resume --output \(output) (plus the same options)\n"
+            FileHandle.standardError.write(Data(advice.utf8))
+            throw ExitCode(code)
         }
     }
 }

@@ -77,8 +77,9 @@ public struct Crawler {
                 do {
                     next = try await group.next()
                 } catch {
+                    // visitBefore throws at the deadline, and also when cancelled while waiting for it.
                     group.cancelAll()
-                    return .budgetExhausted
+                    return Task.isCancelled ? .interrupted : .budgetExhausted
                 }
                 running -= 1
                 guard let visit = next ?? nil else {

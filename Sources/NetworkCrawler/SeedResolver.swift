@@ -1,17 +1,22 @@
 import Foundation
 public import KaspaP2P
-import Synchronization
 
 /// Resolves DNS seeders (A and AAAA records, the network's default port for every address) and `host:port`
-/// seeds with `getaddrinfo` on a thread of its own, each within a timeout, so a hanging resolver never holds a
-/// task. IP literals are parsed without any lookup.
+/// seeds, each within a timeout, so a hanging resolver never holds a task. The lookup (`getaddrinfo` by default)
+/// blocks, so it runs on a thread of its own; the answer or the timeout, whichever comes first, resumes the
+/// caller at once. IP literals are parsed without any lookup.
 public struct SeedResolver: Sendable {
-    /// How long one host name may take.
-    public var timeout: Duration
+    /// A blocking name lookup: the A and AAAA records of a host name, or why not.
+    public typealias Lookup = @Sendable (String) -> Result<[IPAddress], ResolveFailure>
 
-    /// Creates a resolver.
-    public init(timeout: Duration = .seconds(10)) {
+    /// How long one host name may take (millisecond precision).
+    public var timeout: Duration
+    private let lookup: Lookup
+
+    /// Creates a resolver that asks the system resolver (`getaddrinfo`), or `lookup` (tests).
+    public init(timeout: Duration = .seconds(10), lookup: @escaping Lookup = SeedResolver.systemLookup) {
         self.timeout = timeout
+        self.lookup = lookup
     }
 
     /// Parses `host[:port]` items: IP literals directly, names through DNS; returns the addresses and, per item
@@ -40,25 +45,34 @@ public struct SeedResolver: Sendable {
         return (addresses.filter { seen.insert($0).inserted }, failures)
     }
 
-    /// The A and AAAA records of `host`, or why not, within ``timeout``.
+    /// The A and AAAA records of `host`, or why not: whichever comes first of the lookup's answer, ``timeout``
+    /// and the caller's cancellation. A lookup still blocked in `getaddrinfo` after that finishes on its thread
+    /// and is ignored.
     func lookUp(_ host: String) async -> Result<[IPAddress], ResolveFailure> {
-        let once = Mutex<CheckedContinuation<Result<[IPAddress], ResolveFailure>, Never>?>(nil)
+        let answer = FirstAnswer<Result<[IPAddress], ResolveFailure>>()
         let timeout = self.timeout
-        return await withCheckedContinuation { continuation in
-            once.withLock { $0 = continuation }
-            let finish: @Sendable (Result<[IPAddress], ResolveFailure>) -> Void = { result in
-                once.withLock { pending in
-                    pending?.resume(returning: result)
-                    pending = nil
+        let lookup = self.lookup
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                answer.wait(with: continuation)
+                let timer = Task {
+                    // Cancelled when the answer came: that answer must win, not this timeout.
+                    guard (try? await Task.sleep(for: timeout)) != nil else { return }
+                    answer.deliver(.failure(ResolveFailure(message: "no answer within \(timeout)")))
+                }
+                Thread.detachNewThread {
+                    let result = lookup(host)
+                    timer.cancel()
+                    answer.deliver(result)
                 }
             }
-            Thread.detachNewThread { finish(Self.getAddresses(host)) }
-            Thread.detachNewThread {
-                Thread.sleep(forTimeInterval: Double(timeout.components.seconds))
-                finish(.failure(ResolveFailure(message: "no answer within \(timeout)")))
-            }
+        } onCancel: {
+            answer.deliver(.failure(ResolveFailure(message: "cancelled")))
         }
     }
+
+    /// The system resolver: `getaddrinfo` for A and AAAA records (blocks).
+    public static let systemLookup: Lookup = { SeedResolver.getAddresses($0) }
 
     private static func getAddresses(_ host: String) -> Result<[IPAddress], ResolveFailure> {
         var hints = addrinfo()
@@ -93,6 +107,12 @@ public struct SeedResolver: Sendable {
 }
 
 /// A host name could not be resolved.
-struct ResolveFailure: Error {
-    var message: String
+public struct ResolveFailure: Error, Sendable, Hashable {
+    /// Why, e.g. the resolver's message or "no answer within 0.05 seconds".
+    public var message: String
+
+    /// Creates a failure.
+    public init(message: String) {
+        self.message = message
+    }
 }

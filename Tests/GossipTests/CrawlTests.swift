@@ -3,6 +3,7 @@ import Foundation
 import KaspaP2P
 import NetworkCrawler
 import SensorReports
+import TestSupport
 import Testing
 
 @Suite("Phase 3: crawl, gossip report and announcement on a simulated network", .serialized)

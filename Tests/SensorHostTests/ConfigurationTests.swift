@@ -67,6 +67,7 @@ struct ConfigurationTests {
             ("[session]\nmode = \"forever\"", "session.mode", "must be \"close\" or \"stay\""),
             ("[export]\nendpoint = \"ftp://x\"", "export.endpoint", "http:// or https://"),
             ("[sensor\nsensor_id = 1", "", "not valid TOML at line 1"),
+            ("[announce]\nenabled = true", "announce.enabled", "needs [sensor] external_address"),
         ]
     )
     func badFiles(text: String, key: String, reason: String) throws {

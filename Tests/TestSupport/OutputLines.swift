@@ -3,8 +3,9 @@ public import Synchronization
 
 /// The lines a child process prints, collected by a thread of their own (never the cooperative pool).
 public final class OutputLines: Sendable {
-    /// Every complete line so far.
+    /// Every complete line so far (and, once the pipe closed, an unterminated last line).
     public let lines = Mutex<[String]>([])
+    private let closed = Mutex(false)
 
     /// Starts reading `handle` until end of file.
     public init(reading handle: FileHandle) {
@@ -18,6 +19,16 @@ public final class OutputLines: Sendable {
                     lines.withLock { $0.append(line) }
                 }
             }
+            if !buffer.isEmpty {
+                lines.withLock { $0.append(String(decoding: buffer, as: UTF8.self)) }
+            }
+            closed.withLock { $0 = true }
         }
     }
+
+    /// True once the writing end closed and every line is in ``lines``.
+    public var isClosed: Bool { closed.withLock { $0 } }
+
+    /// Everything read so far, one line per line.
+    public var text: String { lines.withLock { $0.joined(separator: "\n") } }
 }

@@ -9,7 +9,8 @@ a dialer like rusty-kaspa does (shared/kaspa-p2p-protocol.md):
   * after Ready, add the peer's Version.address to the book (§7.3) and send one
     RequestAddresses (§6.1);
   * answer every RequestAddresses with up to 1000 entries picked at random from the
-    book (§7.1), without the node's own address.
+    book (§7.1), without the node's own address (after --answer-delay-ms, which
+    makes a slow network to interrupt a crawl in).
 
 The spec is a JSON file:
 
@@ -61,7 +62,7 @@ class SimulatedNode:
     """One node: identity, address book and the acceptor side of its connections."""
 
     def __init__(self, spec: dict, network: str, wire: kp.Wire, report: kp.Reporter,
-                 stop: asyncio.Event, rng: random.Random):
+                 stop: asyncio.Event, rng: random.Random, answer_delay: float = 0.0):
         self.listen = [kp.split_host_port(text) for text in spec["listen"]]
         self.name = kp.format_host_port(*self.listen[0])
         self.kind = spec.get("kind", "node")
@@ -74,6 +75,7 @@ class SimulatedNode:
         self.report = report.bind(node=self.name)
         self.stop = stop
         self.rng = rng
+        self.answer_delay = answer_delay
 
     def book_sample(self) -> list[tuple[str, int]]:
         if len(self.book) <= MAX_ADDRESSES_PER_REPLY:
@@ -103,6 +105,8 @@ class SimulatedNode:
         return kp.judge_version(version, self.me, None)
 
     async def _answer(self, session: kp.Session) -> None:
+        if self.answer_delay > 0:
+            await asyncio.sleep(self.answer_delay)
         await session.send(self.wire.addresses(self.book_sample()), "addresses_sent")
 
     async def _serve(self, session: kp.Session) -> None:
@@ -156,13 +160,14 @@ async def stop_server(server) -> None:
         server.close()
 
 
-async def run(spec: dict, lifetime: Optional[float], seed: int) -> bool:
+async def run(spec: dict, lifetime: Optional[float], seed: int, answer_delay: float = 0.0) -> bool:
     report = QuietReporter()
     wire = kp.Wire(kp.load_protowire())
     stop = asyncio.Event()
     rng = random.Random(seed)
     network = spec.get("network", kp.MAINNET)
-    nodes = [SimulatedNode(node, network, wire, report, stop, rng) for node in spec["nodes"]]
+    nodes = [SimulatedNode(node, network, wire, report, stop, rng, answer_delay)
+             for node in spec["nodes"]]
     for node in nodes:
         for host, _port in node.listen:
             if not ipaddress.ip_address(host).is_loopback:
@@ -188,10 +193,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--spec", required=True, help="the JSON network description")
     parser.add_argument("--lifetime-seconds", type=float, help="exit after this long")
     parser.add_argument("--seed", type=int, default=1, help="seed of the book sampling")
+    parser.add_argument("--answer-delay-ms", type=float, default=0.0,
+                        help="wait this long before every Addresses answer (a slow network)")
     args = parser.parse_args(argv)
     with open(args.spec, encoding="utf-8") as handle:
         spec = json.load(handle)
-    return 0 if asyncio.run(run(spec, args.lifetime_seconds, args.seed)) else 1
+    return 0 if asyncio.run(run(spec, args.lifetime_seconds, args.seed,
+                                args.answer_delay_ms / 1000)) else 1
 
 
 if __name__ == "__main__":

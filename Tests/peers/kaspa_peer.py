@@ -870,7 +870,7 @@ async def run_client(args, wire: Wire, report: Reporter) -> bool:
         me = identity_from_args(
             args, TESTNET_10 if args.scenario == "wrong-network" else MAINNET)
         session = Session(wire, ClientTransport(call), me, report,
-                          SessionPolicy(addresses=[]), gzip=not args.no_gzip)
+                          SessionPolicy(addresses=args.addresses), gzip=not args.no_gzip)
         error = None
         async with session.running():
             try:
@@ -1104,6 +1104,9 @@ def build_parser() -> argparse.ArgumentParser:
     client.add_argument("--wait-for-version", action="store_true",
                         help="send our Version only after the peer's Version arrived")
     client.add_argument("--no-gzip", action="store_true", help="send uncompressed messages")
+    client.add_argument("--addresses", type=address_list_arg, default=[], metavar="IP:PORT,...",
+                        help="entries of our Addresses replies to the sensor's RequestAddresses "
+                        "(sent as given: '[::ffff:1.2.3.4]:16111' goes out as 16 bytes, port 0 as 0)")
     client.add_argument("--timeout", type=float, default=10.0, help="seconds per wait")
     client.add_argument("--headers-timeout", type=float, default=10.0,
                         help="seconds to wait for response headers (tonic: 10)")

@@ -150,6 +150,18 @@ client no-gzip-advertise-hold 0 '
     done["ok"] and not any(e.get("gzip_frame") for e in ev)' \
     --target "$NODE" --no-gzip --advertise '[2001:db8::5]:16111' --hold-seconds 1
 
+# The sensor harvests what a peer answers to its RequestAddresses: --addresses sends
+# the entries as given (an IPv4-mapped IPv6 one as 16 bytes, port 0 as 0).
+client answers-addresses 0 'done["ok"] and has("addresses_sent", count=3)' \
+    --target "$NODE" --addresses '1.2.3.4:16111,[::ffff:5.6.7.8]:16112,9.9.9.9:0' --hold-seconds 0.5
+
+if events "$WORK/node.log" '
+    has("addresses_received", count=3, addresses=["1.2.3.4:16111", "[::ffff:506:708]:16112", "9.9.9.9:0"])'; then
+    pass "answers-addresses-server-log"
+else
+    fail "answers-addresses-server-log" "$WORK/node.log"
+fi
+
 if events "$WORK/node.log" '
     has("probe_accepted", address="[2001:db8::5]:16111") and has("addresses_sent", count=2, gzip_frame=False)
     and has("decode_error") and has("protocol_violation", reason="envelope without a known payload")
@@ -210,6 +222,45 @@ if ! kill -0 "$ONCE_PID" 2>/dev/null && events "$WORK/once.log" 'done["ok"] and 
     pass "max-streams-exit"
 else
     fail "max-streams-exit" "$WORK/once.log"
+fi
+
+# ---------------------------------------------------------------- simulated network
+# kaspa_network.py: two nodes on their own 127.x addresses with known books, and a
+# silent one. A dialer's Version.address enters the book (address_added) before the
+# node answers RequestAddresses with the book, after --answer-delay-ms.
+cat >"$WORK/network.json" <<'JSON'
+{"network": "kaspa-mainnet", "nodes": [
+  {"listen": ["127.66.9.1:16111"], "id": "000000000000000000000000000066a1",
+   "book": ["127.66.9.2:16111", "[::ffff:127.66.9.3]:16111"]},
+  {"listen": ["127.66.9.2:16111"], "id": "000000000000000000000000000066a2", "book": ["127.66.9.1:16111"]},
+  {"listen": ["127.66.9.3:16111"], "id": "000000000000000000000000000066a3", "kind": "silent"}]}
+JSON
+"$PY" "$HERE/kaspa_network.py" --spec "$WORK/network.json" --answer-delay-ms 300 \
+    >"$WORK/network.log" 2>"$WORK/network.err" &
+SERVER_PIDS+=($!)
+wait_for_port "$WORK/network.log" >/dev/null || { echo "cannot start kaspa_network.py" >&2; cat "$WORK/network.err" >&2; exit 1; }
+START_MS=$(date +%s%3N)
+client network-node 0 '
+    done["ok"] and first("version_received")["id"] == "000000000000000000000000000066a1"
+    and has("addresses_received", count=3,
+            addresses=["127.66.9.2:16111", "[::ffff:7f42:903]:16111", "127.50.0.9:16111"])' \
+    --target 127.66.9.1:16111 --advertise 127.50.0.9:16111
+if [ $(( $(date +%s%3N) - START_MS )) -ge 300 ]; then pass "network-answer-delay"; else fail "network-answer-delay"; fi
+if events "$WORK/network.log" '
+    first("listening")["nodes"] == 3
+    and has("address_added", node="127.66.9.1:16111", address="127.50.0.9:16111")'; then
+    pass "network-address-added"
+else
+    fail "network-address-added" "$WORK/network.log"
+fi
+client network-silent-node 1 'not done["ok"]' --target 127.66.9.3:16111 --headers-timeout 1
+echo '{"nodes": [{"listen": ["192.0.2.1:16111"], "id": "00000000000000000000000000000001"}]}' >"$WORK/remote.json"
+"$PY" "$HERE/kaspa_network.py" --spec "$WORK/remote.json" >"$WORK/remote.log" 2>&1
+rc=$?
+if [ "$rc" = 1 ] && events "$WORK/remote.log" '"non-loopback" in done["error"]'; then
+    pass "network-non-loopback-refused"
+else
+    fail "network-non-loopback-refused (exit $rc)" "$WORK/remote.log"
 fi
 
 NODE_PID=${SERVER_PIDS[0]}

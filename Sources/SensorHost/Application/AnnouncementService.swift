@@ -14,7 +14,7 @@ struct AnnouncementService: Service {
     let logger: Logger
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 let visits = await announcer.announceOnce()
                 for visit in visits {
@@ -32,7 +32,8 @@ struct AnnouncementService: Service {
                         "address": "\(announcer.settings.externalAddress)", "nodes": "\(announced)",
                         "dialed": "\(visits.count)",
                     ])
-                try await Task.sleep(for: interval)
+                // Cancelled at graceful shutdown: end the loop, not the service group with an error.
+                try? await Task.sleep(for: interval)
             }
         }
     }

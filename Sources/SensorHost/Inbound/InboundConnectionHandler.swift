@@ -79,7 +79,11 @@ public final class InboundConnectionHandler: Sendable {
         let early = EarlyReport(record: record, enabled: stayConnected) { [self] event in self.publish(event) }
         let observer = InboundSessionObserver(
             versions: versionSink, early: early, metrics: metrics,
-            harvest: addressRecorder.flatMap { recorder in remote.map { AddressHarvesting(recorder, from: $0) } })
+            harvest: addressRecorder.flatMap { recorder in
+                remote.map {
+                    AddressHarvesting(recorder, from: $0, defaultPort: configuration.network.networkType.defaultPort)
+                }
+            })
         let session = PeerSession(
             local: LocalVersion(
                 network: configuration.network.networkType,

@@ -1,5 +1,6 @@
 import Foundation
 import KaspaP2P
+import TestSupport
 
 /// The network of the phase-3 tests, built so every answer is known:
 ///

@@ -5,7 +5,7 @@ import TestSupport
 
 /// The real `kaspa-sensor` executable run as a child process (for what needs a separate process: kill -9).
 ///
-/// Standard output and error are read on a dedicated thread into a line buffer; waiting polls, never blocking a
+/// Standard output and error are read on a dedicated thread (``OutputLines``); waiting polls, never blocking a
 /// cooperative-pool thread on the child.
 final class SensorProcess: Sendable {
     private let process: Process
