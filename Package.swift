@@ -11,6 +11,13 @@ let strictSwift: [SwiftSetting] =
         .enableUpcomingFeature("InternalImportsByDefault"),
     ] + (strict ? [.treatAllWarnings(as: .error)] : [])
 
+/// Linker flags for a sink plugin library: export `sensor_plugin_query_v1` and nothing else.
+let pluginExportsOnly: [LinkerSetting] = [
+    .unsafeFlags([
+        "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/SensorPluginAPI/linker/plugin.exports",
+    ])
+]
+
 let package = Package(
     name: "kaspa-sensor",
     platforms: [.macOS(.v15)],
@@ -44,6 +51,7 @@ let package = Package(
         // The plugin ABI: one self-contained C header, nothing Swift.
         .target(
             name: "SensorPluginAPI",
+            exclude: ["linker"],
             cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Werror"])]
         ),
         // libsqlite3 from the system (libsqlite3-dev).
@@ -153,7 +161,8 @@ let package = Package(
             name: "SQLiteSink",
             dependencies: ["SensorPluginAPI", "CSQLite"],
             path: "Sources/Plugins/SQLiteSink",
-            swiftSettings: strictSwift
+            swiftSettings: strictSwift,
+            linkerSettings: pluginExportsOnly
         ),
         // A sink in plain C (the header and libc only): each event's JSON as one line of a file. Also the template
         // for C plugins. Hidden visibility: sensor_plugin_query_v1 (SENSOR_EXPORT) is its only exported symbol.
@@ -181,7 +190,8 @@ let package = Package(
             name: "HTTPExport",
             dependencies: ["SensorPluginAPI", "CCurl", "ExportDelivery"],
             path: "Sources/Plugins/HTTPExport",
-            swiftSettings: strictSwift
+            swiftSettings: strictSwift,
+            linkerSettings: pluginExportsOnly
         ),
         // A sink that writes events to Cloud Firestore or the Realtime Database over their REST APIs (libcurl),
         // signing service-account JWTs with libcrypto, through the same spool and delivery engine.
@@ -189,7 +199,8 @@ let package = Package(
             name: "FirebaseExport",
             dependencies: ["SensorPluginAPI", "CCurl", "COpenSSL", "ExportDelivery"],
             path: "Sources/Plugins/FirebaseExport",
-            swiftSettings: strictSwift
+            swiftSettings: strictSwift,
+            linkerSettings: pluginExportsOnly
         ),
         // Sockets, listeners, HTTP servers and sink setups shared by the test targets.
         .target(

@@ -33,4 +33,16 @@ struct BothExportsTests {
         #expect(!setup.logs.records(containing: "firebase export: delivering to", sink: "firebase").isEmpty)
         #expect(setup.logs.records(containing: "firebase export:", sink: "http").isEmpty)
     }
+
+    @Test(
+        "Each bundled Swift plugin exports one function, sensor_plugin_query_v1: the shared engine cannot interpose",
+        arguments: ["libHTTPExport.so", "libFirebaseExport.so", "libSQLiteSink.so"])
+    func exportsOnlyTheEntryPoint(library: String) throws {
+        let symbols = try ExternalTool.run(["nm", "-D", "--defined-only", BuiltPlugins.path(of: library)])
+        let functions = symbols.split(separator: "\n").compactMap { line -> String? in
+            let parts = line.split(separator: " ")
+            return parts.count == 3 && (parts[1] == "T" || parts[1] == "W") ? String(parts[2]) : nil
+        }
+        #expect(functions == ["sensor_plugin_query_v1"])
+    }
 }
