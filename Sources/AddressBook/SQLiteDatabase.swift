@@ -74,15 +74,18 @@ public final class SQLiteDatabase {
         get throws(SQLiteError) { try query("PRAGMA user_version").first?.integer(0) ?? 0 }
     }
 
-    /// Brings the schema to the last of `migrations` (index 0 is version 1), each in its own transaction.
+    /// Brings the schema to the last of `migrations` (index 0 is version 1), each in its own transaction. The
+    /// version is read again inside each (`BEGIN IMMEDIATE`) transaction, so two processes opening a new file at
+    /// once (a crawl starting while a report reads it) apply every migration exactly once.
     public func migrate(_ migrations: [[String]]) throws(SQLiteError) {
-        let current = try userVersion
-        guard current <= migrations.count else {
-            throw SQLiteError(
-                path: path, message: "schema version \(current) is newer than this build (\(migrations.count))")
-        }
-        for (index, statements) in migrations.enumerated() where index + 1 > current {
+        for (index, statements) in migrations.enumerated() {
             try transaction { () throws(SQLiteError) in
+                let current = try userVersion
+                guard current <= migrations.count else {
+                    throw SQLiteError(
+                        path: path, message: "schema version \(current) is newer than this build (\(migrations.count))")
+                }
+                guard current == index else { return }
                 for statement in statements {
                     try execute(statement)
                 }

@@ -101,19 +101,22 @@ final class SinkWorker: @unchecked Sendable {
         // Named from inside the thread so the OS thread name is set too (Linux keeps 15 bytes: top, perf, gdb).
         Thread.current.name = "sink-\(configuration.name)"
         let status = create()
+        // The backlog is what was journaled before this sink started: events are published only once every
+        // sink's create() has returned, and those go through the queue.
+        let backlogEnd = journal.map { $0.journal.lastSequence + 1 }
         created.fulfil(status)
         guard status == SENSOR_OK else {
             finished.fulfil(false)
             return
         }
-        if let journal {
+        if let journal, let backlogEnd {
             reader = JournalReader(journal: journal.journal)
             nextSequence = journal.cursor.position + 1
-            let backlog = journal.journal.lastSequence + 1 - nextSequence
-            if backlog > 0 {
-                logger.info("replaying \(backlog) journaled events this sink had not received before the last stop")
+            if backlogEnd > nextSequence {
+                logger.info(
+                    "replaying \(backlogEnd - nextSequence) journaled events this sink had not received before the last stop")
             }
-            catchUp(before: journal.journal.lastSequence + 1)
+            catchUp(before: backlogEnd)
         }
         var batch: [QueuedEvent] = []
         batch.reserveCapacity(configuration.batchMax)
