@@ -114,7 +114,8 @@ final class SinkWorker: @unchecked Sendable {
             nextSequence = journal.cursor.position + 1
             if backlogEnd > nextSequence {
                 logger.info(
-                    "replaying \(backlogEnd - nextSequence) journaled events this sink had not received before the last stop")
+                    "replaying \(backlogEnd - nextSequence) journaled events this sink had not received before the last stop"
+                )
             }
             catchUp(before: backlogEnd)
         }
