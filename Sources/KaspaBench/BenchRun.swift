@@ -28,29 +28,46 @@ struct BenchRun {
     private func handshakes() async throws {
         let benchmark = HandshakeBenchmark(
             concurrency: options.concurrency, duration: .seconds(options.seconds), group: group, sources: sources)
-        let baselineProcess = try await BaselineProcess()
-        let baseline = await benchmark.run(against: baselineProcess)
-        await baselineProcess.stop()
+        // Two alternating rounds, keeping each server's best: a burst of other work on a shared machine then
+        // lowers one round of one server instead of skewing the comparison.
+        var best: [HandshakeBenchmark.Measurement?] = [nil, nil, nil]
+        for _ in 0..<2 {
+            let baselineProcess = try await BaselineProcess()
+            best[0] = Self.better(best[0], await benchmark.run(against: baselineProcess))
+            await baselineProcess.stop()
+
+            let plain = try await SensorProcess(options: .init())
+            best[1] = Self.better(best[1], await benchmark.run(against: plain))
+            await plain.stop()
+
+            let slowReceiver = try EventCountingReceiver(hang: true)
+            let withSlow = try await SensorProcess(options: .init(slowSinkEndpoint: slowReceiver.endpoint))
+            best[2] = Self.better(best[2], await benchmark.run(against: withSlow))
+            await withSlow.stop()
+            slowReceiver.stop()
+        }
+        guard let baseline = best[0], let sensor = best[1], let slow = best[2] else { return }
         record("1a", "baseline handshakes/s (bare grpc-swift-2 stream answering 3 messages)", baseline)
-
-        let plain = try await SensorProcess(options: .init())
-        let sensor = await benchmark.run(against: plain)
-        await plain.stop()
-        record("1b", "sensor handshakes/s, probing off, SQLite sink", sensor, baseline: baseline.rate)
-
-        let slowReceiver = try EventCountingReceiver(hang: true)
-        let withSlow = try await SensorProcess(options: .init(slowSinkEndpoint: slowReceiver.endpoint))
-        let slow = await benchmark.run(against: withSlow)
-        await withSlow.stop()
-        slowReceiver.stop()
-        record("1c", "sensor handshakes/s, probing off, SQLite + slow sink", slow, baseline: baseline.rate)
+        record("1b", "sensor handshakes/s, probing off, SQLite sink", sensor, baseline: baseline)
+        record("1c", "sensor handshakes/s, probing off, SQLite + slow sink", slow, baseline: baseline)
         report.record(
             "1d", "slow sink effect on 1b", String(format: "%.2f×", slow.rate / max(sensor.rate, 1)),
             target: "≥ 0.95× (not lowered)", met: slow.rate >= 0.95 * sensor.rate)
+        report.note(
+            "1: best of two alternating rounds of \(options.seconds) s each; the load generator shares the cores, so "
+                + "server CPU per handshake is the steadier comparison")
+    }
+
+    private static func better(
+        _ old: HandshakeBenchmark.Measurement?, _ new: HandshakeBenchmark.Measurement
+    ) -> HandshakeBenchmark.Measurement {
+        guard let old, old.rate >= new.rate else { return new }
+        return old
     }
 
     private func record(
-        _ id: String, _ name: String, _ measurement: HandshakeBenchmark.Measurement, baseline: Double? = nil
+        _ id: String, _ name: String, _ measurement: HandshakeBenchmark.Measurement,
+        baseline: HandshakeBenchmark.Measurement? = nil
     ) {
         let latencies = measurement.latencies
         let value =
@@ -60,9 +77,14 @@ struct BenchRun {
             + String(format: ", %.0f µs server CPU each", measurement.serverMicrosecondsPerHandshake)
             + ", \(options.concurrency) peers in flight, \(measurement.failures) failed)"
         if let baseline {
+            let cpuRatio = baseline.serverMicrosecondsPerHandshake / max(measurement.serverMicrosecondsPerHandshake, 1)
             report.record(
-                id, name, value + String(format: ", %.2f× baseline", measurement.rate / max(baseline, 1)),
-                target: "≥ 0.8× baseline", met: measurement.rate >= 0.8 * baseline)
+                id, name,
+                value
+                    + String(
+                        format: ", %.2f× baseline (%.2f× by server CPU)", measurement.rate / max(baseline.rate, 1),
+                        cpuRatio),
+                target: "≥ 0.8× baseline", met: measurement.rate >= 0.8 * baseline.rate)
         } else {
             report.record(id, name, value)
         }
