@@ -2,7 +2,7 @@
 # One command: build everything in release mode (the sensor, the sink plugins, kaspa-bench) and run the
 # benchmarks on loopback. Prints one FIGURE line per measurement, then a Markdown summary to paste into the README.
 # Arguments go to kaspa-bench, e.g.
-#   ./scripts/bench.sh                      # every figure (about 3 minutes after the build)
+#   ./scripts/bench.sh                      # every figure (about 5 minutes after the build)
 #   ./scripts/bench.sh --figures 1,3        # only handshakes and the event pipeline
 #   ./scripts/bench.sh --peers 2000 --seconds 5 --events 100000 --probes 300
 # BENCH_SCRATCH picks the build folder (default .build, as scripts/run.sh).
