@@ -23,6 +23,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "kaspa-sensor", targets: ["KaspaSensor"]),
+        .executable(name: "kaspa-bench", targets: ["KaspaBench"]),
         .library(name: "SensorHost", targets: ["SensorHost"]),
         .library(name: "KaspaP2P", targets: ["KaspaP2P"]),
         .library(name: "NetworkCrawler", targets: ["NetworkCrawler"]),
@@ -153,6 +154,22 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        // `kaspa-bench` (scripts/bench.sh): the load generator and the benchmark figures, against the real binary.
+        .executableTarget(
+            name: "KaspaBench",
+            dependencies: [
+                "KaspaP2P",
+                "SensorEvents",
+                "SensorHost",
+                "TestSupport",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             swiftSettings: strictSwift
         ),

@@ -14,11 +14,19 @@ public struct KaspaDialer: Sendable {
     public var eventLoopGroup: any EventLoopGroup
     /// The largest message accepted from the peer (a legal InvTransactions is about 4.5 MiB).
     public var maxMessageBytes: Int
+    /// The local address connections are made from (`nil`: the system's choice). Load generators spread their
+    /// connections over many loopback addresses this way, so that ephemeral ports do not run out.
+    public var sourceIP: IPAddress?
 
     /// Creates a dialer.
-    public init(eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, maxMessageBytes: Int) {
+    public init(
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        maxMessageBytes: Int,
+        sourceIP: IPAddress? = nil
+    ) {
         self.eventLoopGroup = eventLoopGroup
         self.maxMessageBytes = maxMessageBytes
+        self.sourceIP = sourceIP
     }
 
     /// The outcome of a dial: either no TCP connection, or a connection and what the session made of it.
@@ -67,6 +75,7 @@ public struct KaspaDialer: Sendable {
 
     private func connect(_ target: PeerAddress, timeout: Duration) async throws -> HTTP2ClientTransport.WrappedChannel {
         let address = try SocketAddress(ipAddress: target.ip.description, port: Int(target.port))
+        let source = try sourceIP.map { try SocketAddress(ipAddress: $0.description, port: 0) }
         let group = eventLoopGroup
         let config = HTTP2ClientTransport.WrappedChannel.Config.defaults { config in
             config.compression = .init(algorithm: .none, enabledAlgorithms: .all)
@@ -74,10 +83,13 @@ public struct KaspaDialer: Sendable {
             config.http2.authority = target.description
         }
         return try await HTTP2ClientTransport.WrappedChannel.wrapping(config: config) { configure in
-            try await ClientBootstrap(group: group)
+            var bootstrap = ClientBootstrap(group: group)
                 .connectTimeout(TimeAmount(timeout))
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .connect(to: address) { channel in configure(channel) }
+            if let source {
+                bootstrap = bootstrap.bind(to: source)
+            }
+            return try await bootstrap.connect(to: address) { channel in configure(channel) }
         }
     }
 

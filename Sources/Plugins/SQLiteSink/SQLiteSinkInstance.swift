@@ -59,6 +59,12 @@ final class SQLiteSinkInstance {
                 log.write(SENSOR_LOG_WARN, "sqlite sink: WAL mode unavailable for \(settings.path) (\(journal ?? "?"))")
             }
             try connection.execute("PRAGMA synchronous = \(settings.synchronous)")
+            // Checkpoint every 8192 pages (128 MiB at 16 KiB) instead of SQLite's 1000: every event touches a
+            // random page of the event-id index, and a checkpoint writes each changed page once, so rarer
+            // checkpoints mean far fewer page writes and fsyncs (+20-25 % events/s in kaspa-bench, figure 3a).
+            // journal_size_limit trims the WAL file back to that size after a checkpoint.
+            try connection.execute("PRAGMA wal_autocheckpoint = 8192")
+            try connection.execute("PRAGMA journal_size_limit = 134217728")
         } catch {
             log.write(SENSOR_LOG_ERROR, "sqlite sink: cannot configure \(settings.path): \(error.message)")
             return .failure(Status(error.status == SENSOR_RETRY ? SENSOR_FATAL : error.status))

@@ -1,0 +1,52 @@
+/// The command line of `kaspa-bench`: `[baseline-server] [--figures 1,2,3,4] [--peers N] [--seconds S]
+/// [--events N] [--probes N] [--concurrency N]`.
+struct BenchOptions {
+    /// Run the baseline server instead of the benchmark (the benchmark starts itself this way).
+    var baselineServer = false
+    /// Which figures to measure.
+    var figures: Set<Int> = [1, 2, 3, 4]
+    /// Idle peers to hold (figure 2).
+    var peers = 10_000
+    /// Seconds each handshake measurement lasts (figure 1).
+    var seconds = 10
+    /// Simulated peers in flight at once (figure 1).
+    var concurrency = 32
+    /// Events per pipeline measurement (figure 3).
+    var events = 200_000
+    /// Simultaneous probes (figure 4).
+    var probes = 1_000
+
+    /// A command-line error.
+    struct UsageError: Error, CustomStringConvertible {
+        /// What is wrong.
+        var description: String
+    }
+
+    /// Parses `arguments` (without the program name).
+    init(_ arguments: [String]) throws(UsageError) {
+        var remaining = arguments[...]
+        while let argument = remaining.popFirst() {
+            if argument == "baseline-server" {
+                baselineServer = true
+                continue
+            }
+            guard let value = remaining.popFirst() else { throw UsageError(description: "\(argument) needs a value") }
+            switch argument {
+            case "--figures": figures = Set(value.split(separator: ",").compactMap { Int($0) })
+            case "--peers": peers = try Self.number(value, argument)
+            case "--seconds": seconds = try Self.number(value, argument)
+            case "--concurrency": concurrency = try Self.number(value, argument)
+            case "--events": events = try Self.number(value, argument)
+            case "--probes": probes = try Self.number(value, argument)
+            default: throw UsageError(description: "unknown option \(argument)")
+            }
+        }
+    }
+
+    private static func number(_ text: String, _ option: String) throws(UsageError) -> Int {
+        guard let number = Int(text), number > 0 else {
+            throw UsageError(description: "\(option) needs a positive number, got \(text)")
+        }
+        return number
+    }
+}

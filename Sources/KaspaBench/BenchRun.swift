@@ -1,0 +1,176 @@
+import Foundation
+import NIOPosix
+
+/// One benchmark run: the figures the options ask for, in order, each printed as it is measured, then the summary.
+struct BenchRun {
+    /// The command line.
+    var options: BenchOptions
+    private let report = FigureReport(environment: .current())
+    private let sources = SourceAddresses(count: 254 * 254 * 4)
+    private let group = MultiThreadedEventLoopGroup.singleton
+
+    /// Creates a run.
+    init(options: BenchOptions) {
+        self.options = options
+    }
+
+    /// Measures and prints.
+    func run() async throws {
+        let limit = LoopbackSocket.raiseFileLimit()
+        report.note("RLIMIT_NOFILE raised to \(limit.soft) (hard \(limit.hard)); the sensor child inherits it")
+        if options.figures.contains(1) { try await handshakes() }
+        if options.figures.contains(2) { try await idlePeers() }
+        if options.figures.contains(3) { try await pipeline() }
+        if options.figures.contains(4) { try await probeFanOut() }
+        report.printSummary()
+    }
+
+    private func handshakes() async throws {
+        let benchmark = HandshakeBenchmark(
+            concurrency: options.concurrency, duration: .seconds(options.seconds), group: group, sources: sources)
+        // Two alternating rounds, keeping each server's best: a burst of other work on a shared machine then
+        // lowers one round of one server instead of skewing the comparison.
+        var best: [HandshakeBenchmark.Measurement?] = [nil, nil, nil]
+        for _ in 0..<2 {
+            let baselineProcess = try await BaselineProcess()
+            best[0] = Self.better(best[0], await benchmark.run(against: baselineProcess))
+            await baselineProcess.stop()
+
+            let plain = try await SensorProcess(options: .init())
+            best[1] = Self.better(best[1], await benchmark.run(against: plain))
+            await plain.stop()
+
+            let slowReceiver = try EventCountingReceiver(hang: true)
+            let withSlow = try await SensorProcess(options: .init(slowSinkEndpoint: slowReceiver.endpoint))
+            best[2] = Self.better(best[2], await benchmark.run(against: withSlow))
+            await withSlow.stop()
+            slowReceiver.stop()
+        }
+        guard let baseline = best[0], let sensor = best[1], let slow = best[2] else { return }
+        record("1a", "baseline handshakes/s (bare grpc-swift-2 stream answering 3 messages)", baseline)
+        record("1b", "sensor handshakes/s, probing off, SQLite sink", sensor, baseline: baseline)
+        record("1c", "sensor handshakes/s, probing off, SQLite + slow sink", slow, baseline: baseline)
+        report.record(
+            "1d", "slow sink effect on 1b", String(format: "%.2f×", slow.rate / max(sensor.rate, 1)),
+            target: "≥ 0.95× (not lowered)", met: slow.rate >= 0.95 * sensor.rate)
+        report.note(
+            "1: best of two alternating rounds of \(options.seconds) s each; the load generator shares the cores, so "
+                + "server CPU per handshake is the steadier comparison")
+    }
+
+    private static func better(
+        _ old: HandshakeBenchmark.Measurement?, _ new: HandshakeBenchmark.Measurement
+    ) -> HandshakeBenchmark.Measurement {
+        guard let old, old.rate >= new.rate else { return new }
+        return old
+    }
+
+    private func record(
+        _ id: String, _ name: String, _ measurement: HandshakeBenchmark.Measurement,
+        baseline: HandshakeBenchmark.Measurement? = nil
+    ) {
+        let latencies = measurement.latencies
+        let value =
+            String(
+                format: "%.0f/s (p50 %.1f ms, p99 %.1f ms", measurement.rate, latencies.percentileMilliseconds(0.5),
+                latencies.percentileMilliseconds(0.99))
+            + String(format: ", %.0f µs server CPU each", measurement.serverMicrosecondsPerHandshake)
+            + ", \(options.concurrency) peers in flight, \(measurement.failures) failed)"
+        if let baseline {
+            let cpuRatio = baseline.serverMicrosecondsPerHandshake / max(measurement.serverMicrosecondsPerHandshake, 1)
+            report.record(
+                id, name,
+                value
+                    + String(
+                        format: ", %.2f× baseline (%.2f× by server CPU)", measurement.rate / max(baseline.rate, 1),
+                        cpuRatio),
+                target: "≥ 0.8× baseline", met: measurement.rate >= 0.8 * baseline.rate)
+        } else {
+            report.record(id, name, value)
+        }
+        if let failure = measurement.firstFailure {
+            report.note("\(id): first failure: \(failure)")
+        }
+    }
+
+    private func idlePeers() async throws {
+        let sensor = try await SensorProcess(options: .init(sessionMode: "stay", maxInbound: options.peers + 100))
+        let benchmark = IdlePeersBenchmark(
+            peers: options.peers, openingConcurrency: 64, group: group, sources: sources)
+        let result = try await benchmark.run(against: sensor)
+        await sensor.stop()
+        let megabyte = 1024.0 * 1024.0
+        report.record(
+            "2a", "idle peers held (handshake done, stay mode)",
+            "\(result.held) (opened in \(String(format: "%.1f", result.openingSeconds)) s, \(result.failures) failed)",
+            target: "\(options.peers)", met: result.held >= options.peers)
+        if let failure = result.firstFailure {
+            report.note("2a: first failure: \(failure)")
+        }
+        let perPeer = Double(result.loadedBytes - result.idleBytes) / Double(max(result.held, 1)) / 1024
+        report.record(
+            "2b", "resident memory per idle peer",
+            String(
+                format: "%.1f KB (VmRSS %.1f MB idle → %.1f MB)", perPeer, Double(result.idleBytes) / megabyte,
+                Double(result.loadedBytes) / megabyte),
+            target: "≤ 16 KB", met: perPeer <= 16)
+        let baselineProcess = try await BaselineProcess()
+        let baseline = try await benchmark.run(against: baselineProcess)
+        await baselineProcess.stop()
+        let baselinePerPeer = Double(baseline.loadedBytes - baseline.idleBytes) / Double(max(baseline.held, 1)) / 1024
+        report.record(
+            "2b-baseline", "resident memory per idle stream, bare grpc-swift-2 baseline server",
+            String(
+                format: "%.1f KB (VmRSS %.1f MB idle → %.1f MB", baselinePerPeer,
+                Double(baseline.idleBytes) / megabyte, Double(baseline.loadedBytes) / megabyte)
+                + ", \(baseline.held) held)")
+        report.record(
+            "2c", "idle resident memory of the sensor", String(format: "%.1f MB", Double(result.idleBytes) / megabyte),
+            target: "≤ 30 MB", met: Double(result.idleBytes) <= 30 * megabyte)
+    }
+
+    private func pipeline() async throws {
+        let benchmark = PipelineBenchmark(events: options.events)
+        for journal in [false, true] {
+            let result = try await benchmark.run(sink: .sqlite, journal: journal)
+            recordPipeline("3a", "SQLiteSink", result, journal: journal, target: 100_000)
+        }
+        for journal in [false, true] {
+            let result = try await benchmark.run(sink: .discard, journal: journal)
+            recordPipeline("3c", "pipeline ceiling (JSONLinesSink to /dev/null)", result, journal: journal, target: nil)
+        }
+        let receiver = try EventCountingReceiver()
+        for journal in [false, true] {
+            let result = try await benchmark.run(sink: .http(receiver), journal: journal)
+            recordPipeline("3b", "HTTPExport to a local receiver", result, journal: journal, target: 50_000)
+        }
+        receiver.stop()
+    }
+
+    private func recordPipeline(
+        _ id: String, _ name: String, _ result: PipelineBenchmark.Measurement, journal: Bool, target: Double?
+    ) {
+        let complete = result.dropped == 0 && result.arrived == options.events
+        report.record(
+            id + (journal ? "-journal" : ""),
+            "\(name) events/s, journal \(journal ? "on" : "off")",
+            String(format: "%.0f/s", result.rate)
+                + " (\(result.arrived) of \(options.events) arrived, \(result.dropped) dropped)",
+            target: target.map { "≥ \(Int($0))/s, no drops" } ?? "no drops",
+            met: complete && result.rate >= (target ?? 0))
+    }
+
+    private func probeFanOut() async throws {
+        let timeout = Duration.seconds(1)
+        let result = try await ProbeFanOutBenchmark(probes: options.probes, timeout: timeout, group: group).run()
+        let labels = result.classifications.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
+        report.record(
+            "4", "\(options.probes) simultaneous probes (⅓ answering, ⅓ refused, ⅓ silent), timeout 1 s",
+            String(
+                format: "all labelled by %.0f ms (p50 %.0f ms, p99 %.0f ms", result.slowestMilliseconds,
+                result.latencies.percentileMilliseconds(0.5), result.latencies.percentileMilliseconds(0.99))
+                + "; \(result.labelled) labelled: \(labels.joined(separator: ", ")))",
+            target: "≤ 1050 ms",
+            met: result.labelled == options.probes && result.slowestMilliseconds <= 1050)
+    }
+}
