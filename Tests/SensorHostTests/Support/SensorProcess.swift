@@ -72,9 +72,3 @@ final class SensorProcess: Sendable {
         return PeerAddress(String(text))
     }
 }
-
-/// Lines read from a child's standard output (lost in the gossip merge; SensorProcess still uses it).
-final class LineBuffer: Sendable {
-    /// Every line read so far.
-    let lines = Mutex<[String]>([])
-}
