@@ -42,7 +42,7 @@ public final class EventJournal: Sendable {
     }
 
     private struct State {
-        var descriptor: Int32
+        var active: MappedSegment?
         var segments: [Segment]
         var totalBytes: Int64
         var cursors: [JournalCursor] = []
@@ -88,11 +88,11 @@ public final class EventJournal: Sendable {
             } else {
                 segments = [Segment(firstSequence: 1, path: Self.segmentPath(directory, first: 1), bytes: 0)]
             }
-            let active = segments[segments.count - 1]
-            let descriptor = open(active.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-            guard descriptor >= 0 else { throw JournalFileError(operation: "cannot open \(active.path)") }
+            let tail = segments[segments.count - 1]
+            let active = try MappedSegment(
+                path: tail.path, length: tail.bytes, capacity: Self.capacity(for: configuration, atLeast: 0))
             self.state = Mutex(
-                State(descriptor: descriptor, segments: segments, totalBytes: segments.reduce(0) { $0 + $1.bytes }))
+                State(active: active, segments: segments, totalBytes: segments.reduce(0) { $0 + $1.bytes }))
             self.lastAppended = Atomic(last)
         } catch {
             close(lockDescriptor)
@@ -104,10 +104,8 @@ public final class EventJournal: Sendable {
     }
 
     deinit {
-        state.withLock { state in
-            fdatasync(state.descriptor)
-            close(state.descriptor)
-        }
+        // Cuts the active segment back to its records and syncs it.
+        state.withLock { $0.active = nil }
         close(lockDescriptor)
     }
 
@@ -117,29 +115,26 @@ public final class EventJournal: Sendable {
     /// The bytes of segments on disk.
     public var totalBytes: Int64 { state.withLock { $0.totalBytes } }
 
-    /// Appends `event` as `sequence` (which must be greater than every earlier one). On a write error (disk
-    /// full, for example) the event is still delivered from memory but would be lost by a crash: the failure is
-    /// logged (at most every 10 s) and `false` returned.
+    /// Appends `event` as `sequence` (which must be greater than every earlier one): one copy into the mapped
+    /// segment. If no segment can be opened (disk full, for example) the event is still delivered from memory but
+    /// would be lost by a crash: the failure is logged (at most every 10 s) and `false` returned.
     @discardableResult
     public func append(_ event: SensorEvent, sequence: UInt64) -> Bool {
         let written = state.withLock { state -> Bool in
             state.buffer.removeAll(keepingCapacity: true)
             JournalRecord.append(event, sequence: sequence, to: &state.buffer)
-            if state.segments[state.segments.count - 1].bytes >= configuration.segmentBytes {
-                rotate(&state, nextSequence: sequence)
+            let buffer = state.buffer
+            var appended = buffer.withUnsafeBytes { state.active?.append($0) ?? false }
+            if !appended {
+                rotate(&state, nextSequence: sequence, atLeast: Int64(buffer.count))
+                appended = buffer.withUnsafeBytes { state.active?.append($0) ?? false }
             }
-            let count = state.buffer.count
-            let result = state.buffer.withUnsafeBytes { Self.writeAll(state.descriptor, $0) }
-            guard result == count else {
-                // A partial record would be cut at the next start; rewind so the next append starts cleanly.
-                if result > 0 {
-                    ftruncate(state.descriptor, off_t(state.segments[state.segments.count - 1].bytes))
-                }
+            guard appended else {
                 reportFailure(&state)
                 return false
             }
-            state.segments[state.segments.count - 1].bytes += Int64(count)
-            state.totalBytes += Int64(count)
+            state.segments[state.segments.count - 1].bytes += Int64(buffer.count)
+            state.totalBytes += Int64(buffer.count)
             return true
         }
         lastAppended.store(sequence, ordering: .releasing)
@@ -178,19 +173,33 @@ public final class EventJournal: Sendable {
 
     // MARK: - Under the lock
 
-    private func rotate(_ state: inout State, nextSequence: UInt64) {
-        let path = Self.segmentPath(configuration.directory, first: nextSequence)
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else {
-            // Keep appending to the current segment; rotation is retried with the next event.
-            return reportFailure(&state)
+    /// Closes the active segment (cut back to its records) and opens the next, starting at `nextSequence`, with
+    /// room for at least `atLeast` bytes. On failure there is no active segment until a later append succeeds.
+    private func rotate(_ state: inout State, nextSequence: UInt64, atLeast: Int64) {
+        if let active = state.active, active.length == 0, active.capacity >= atLeast {
+            return  // an empty segment that has room: nothing to rotate (only after a failed append)
         }
-        fdatasync(state.descriptor)
-        close(state.descriptor)
-        state.descriptor = descriptor
+        state.active = nil
+        let path = Self.segmentPath(configuration.directory, first: nextSequence)
+        do {
+            state.active = try MappedSegment(
+                path: path, length: 0, capacity: Self.capacity(for: configuration, atLeast: atLeast))
+        } catch {
+            logger.error("event journal: \(error)")
+            return
+        }
+        if state.segments.last?.bytes == 0 {
+            // The previous segment never got a record (its opening or every append failed): replace it.
+            let empty = state.segments.removeLast()
+            if empty.path != path { unlink(empty.path) }
+        }
         state.segments.append(Segment(firstSequence: nextSequence, path: path, bytes: 0))
         trimConsumed(&state)
         trimOverLimit(&state)
+    }
+
+    private static func capacity(for configuration: Configuration, atLeast bytes: Int64) -> Int64 {
+        max(configuration.segmentBytes, bytes)
     }
 
     private func trimConsumed(_ state: inout State) {
@@ -259,18 +268,5 @@ public final class EventJournal: Sendable {
             guard stat(path, &info) == 0 else { return nil }
             return Segment(firstSequence: first, path: path, bytes: Int64(info.st_size))
         }.sorted { $0.firstSequence < $1.firstSequence }
-    }
-
-    private static func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) -> Int {
-        var written = 0
-        while written < bytes.count {
-            let result = write(descriptor, bytes.baseAddress! + written, bytes.count - written)
-            if result < 0 {
-                if errno == EINTR { continue }
-                return written == 0 ? -1 : written
-            }
-            written += result
-        }
-        return written
     }
 }

@@ -1,0 +1,61 @@
+import Foundation
+
+/// The journal segment being appended to, memory-mapped: an append is a copy into the page cache, with no system
+/// call, and survives the process being killed the moment the copy is done.
+///
+/// The file's blocks are reserved up front (`posix_fallocate`), so a full disk shows up as an error when a segment
+/// is opened, never as a `SIGBUS` while copying. Bytes past the last record are zeros, which readers and recovery
+/// take as the end. Closing cuts the file back to its records. Used under the journal's lock only.
+final class MappedSegment {
+    /// The file.
+    let path: String
+    /// Bytes of records written.
+    private(set) var length: Int64
+    /// Bytes mapped and reserved.
+    let capacity: Int64
+    private let descriptor: Int32
+    private let base: UnsafeMutableRawPointer
+
+    /// Opens (or creates) `path`, whose first `length` bytes are valid records, reserving and mapping `capacity`
+    /// bytes (at least `length`).
+    init(path: String, length: Int64, capacity: Int64) throws(JournalFileError) {
+        let capacity = max(capacity, length)
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw JournalFileError(operation: "cannot open \(path)") }
+        let reserved = posix_fallocate(descriptor, 0, off_t(capacity))
+        guard reserved == 0 else {
+            ftruncate(descriptor, off_t(length))
+            close(descriptor)
+            throw JournalFileError(operation: "cannot reserve \(capacity) bytes for \(path)", code: reserved)
+        }
+        guard let base = mmap(nil, Int(capacity), PROT_READ | PROT_WRITE, MAP_SHARED, descriptor, 0),
+            base != MAP_FAILED
+        else {
+            let code = errno
+            ftruncate(descriptor, off_t(length))
+            close(descriptor)
+            throw JournalFileError(operation: "cannot map \(path)", code: code)
+        }
+        self.path = path
+        self.length = length
+        self.capacity = capacity
+        self.descriptor = descriptor
+        self.base = base
+    }
+
+    /// Unmaps the segment, cuts the file back to its records and syncs it.
+    deinit {
+        munmap(base, Int(capacity))
+        ftruncate(descriptor, off_t(length))
+        fdatasync(descriptor)
+        close(descriptor)
+    }
+
+    /// Copies `bytes` after the last record; `false` (nothing written) if they do not fit.
+    func append(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard Int64(bytes.count) <= capacity - length else { return false }
+        (base + Int(length)).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        length += Int64(bytes.count)
+        return true
+    }
+}
