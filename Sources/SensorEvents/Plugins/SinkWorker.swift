@@ -183,15 +183,14 @@ final class SinkWorker: @unchecked Sendable {
                     "\(chunk.missing) events were no longer in the journal (size limit, write error or corruption)")
             }
             metrics.replayed.increment(by: Int64(chunk.events.count))
-            if chunk.events.isEmpty {
-                finished(through: chunk.next - 1)
-            } else {
+            if let last = chunk.events.last {
                 deliverOrDrop(chunk.events[...])
-                if chunk.next > nextSequence {
-                    // Missing events after the last one read were counted above.
-                    finished(through: chunk.next - 1)
-                }
+                // Not delivered (drain deadline, or the sink was just disabled): the cursor stays before these
+                // events, so they are sent after the next start.
+                guard nextSequence == last.sequence + 1 else { return }
             }
+            // Missing events after the last one read were counted above.
+            finished(through: chunk.next - 1)
         }
     }
 
