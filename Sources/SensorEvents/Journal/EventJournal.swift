@@ -176,9 +176,6 @@ public final class EventJournal: Sendable {
     /// Closes the active segment (cut back to its records) and opens the next, starting at `nextSequence`, with
     /// room for at least `atLeast` bytes. On failure there is no active segment until a later append succeeds.
     private func rotate(_ state: inout State, nextSequence: UInt64, atLeast: Int64) {
-        if let active = state.active, active.length == 0, active.capacity >= atLeast {
-            return  // an empty segment that has room: nothing to rotate (only after a failed append)
-        }
         state.active = nil
         let path = Self.segmentPath(configuration.directory, first: nextSequence)
         do {
@@ -189,7 +186,7 @@ public final class EventJournal: Sendable {
             return
         }
         if state.segments.last?.bytes == 0 {
-            // The previous segment never got a record (its opening or every append failed): replace it.
+            // The previous segment never got a record (its first record did not fit): replace it.
             let empty = state.segments.removeLast()
             if empty.path != path { unlink(empty.path) }
         }
