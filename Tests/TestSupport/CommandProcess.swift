@@ -52,6 +52,9 @@ public final class CommandProcess: Sendable {
     /// Standard error so far.
     public var standardError: String { errors.text }
 
+    /// Whether the process is still running.
+    public var isRunning: Bool { process.isRunning }
+
     /// Sends `signal` to the process.
     public func send(_ signal: Int32) {
         kill(process.processIdentifier, signal)
