@@ -7,11 +7,11 @@ final class BaselineProcess {
     let address: PeerAddress
     private let process: Process
 
-    /// Starts the baseline server and waits for its `LISTENING <port>` line.
-    init() async throws {
+    /// Starts the baseline server on `stack` and waits for its `LISTENING <port>` line.
+    init(stack: BaselineStack = .grpcSwift) async throws {
         process = Process()
         process.executableURL = ChildProcesses.ownExecutable
-        process.arguments = ["baseline-server"]
+        process.arguments = ["baseline-server", "--stack", stack.rawValue]
         let output = Pipe()
         process.standardOutput = output
         try process.run()

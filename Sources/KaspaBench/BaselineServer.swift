@@ -8,14 +8,19 @@ import KaspaP2P
 /// then waits for the peer to close. No state machine, no events, no sinks. Runs as its own process
 /// (`kaspa-bench baseline-server`), like the sensor, so both are measured the same way.
 enum BaselineServer {
-    /// Listens on 127.0.0.1 (any port), prints `LISTENING <port>` and serves until killed.
-    static func run() async throws {
+    /// Listens on 127.0.0.1 (any port), prints `LISTENING <port>` and serves until killed. With
+    /// `gzipResponses: false` it answers uncompressed, as the sensor does (``UncompressedResponses``); with `true`
+    /// it compresses its answers whenever the peer accepts gzip, grpc-swift-2's default.
+    static func run(gzipResponses: Bool) async throws {
         let transport = HTTP2ServerTransport.Posix(
             address: .ipv4(host: "127.0.0.1", port: 0),
             transportSecurity: .plaintext,
             config: .defaults { config in
                 // As P2PServer configures it.
                 config.compression.enabledAlgorithms = .all
+                if !gzipResponses {
+                    config.channelDebuggingCallbacks.onAcceptHTTP2Stream = UncompressedResponses.install
+                }
                 config.rpc.maxRequestPayloadSize = 32 * 1024 * 1024
                 config.http2.maxConcurrentStreams = 4
                 config.connection.maxIdleTime = .seconds(30)

@@ -1,8 +1,10 @@
-/// The command line of `kaspa-bench`: `[baseline-server] [--figures 1,2,3,4] [--peers N] [--seconds S]
-/// [--events N] [--probes N] [--concurrency N]`.
+/// The command line of `kaspa-bench`: `[baseline-server [--stack STACK]] [--figures 1,2,3,4] [--peers N]
+/// [--seconds S] [--events N] [--probes N] [--concurrency N]`.
 struct BenchOptions {
     /// Run the baseline server instead of the benchmark (the benchmark starts itself this way).
     var baselineServer = false
+    /// Which baseline server (`--stack`).
+    var baselineStack = BaselineStack.grpcSwift
     /// Which figures to measure.
     var figures: Set<Int> = [1, 2, 3, 4]
     /// Idle peers to hold (figure 2).
@@ -38,6 +40,12 @@ struct BenchOptions {
             case "--concurrency": concurrency = try Self.number(value, argument)
             case "--events": events = try Self.number(value, argument)
             case "--probes": probes = try Self.number(value, argument)
+            case "--stack":
+                guard let stack = BaselineStack(rawValue: value) else {
+                    let known = BaselineStack.allCases.map(\.rawValue).joined(separator: ", ")
+                    throw UsageError(description: "--stack must be one of \(known), got \(value)")
+                }
+                baselineStack = stack
             default: throw UsageError(description: "unknown option \(argument)")
             }
         }

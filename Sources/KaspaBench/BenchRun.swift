@@ -30,8 +30,12 @@ struct BenchRun {
             concurrency: options.concurrency, duration: .seconds(options.seconds), group: group, sources: sources)
         // Two alternating rounds, keeping each server's best: a burst of other work on a shared machine then
         // lowers one round of one server instead of skewing the comparison.
-        var best: [HandshakeBenchmark.Measurement?] = [nil, nil, nil]
+        var best: [HandshakeBenchmark.Measurement?] = [nil, nil, nil, nil]
         for _ in 0..<2 {
+            let floorProcess = try await BaselineProcess(stack: .nioHTTP2)
+            best[3] = Self.better(best[3], await benchmark.run(against: floorProcess))
+            await floorProcess.stop()
+
             let baselineProcess = try await BaselineProcess()
             best[0] = Self.better(best[0], await benchmark.run(against: baselineProcess))
             await baselineProcess.stop()
@@ -46,8 +50,9 @@ struct BenchRun {
             await withSlow.stop()
             slowReceiver.stop()
         }
-        guard let baseline = best[0], let sensor = best[1], let slow = best[2] else { return }
+        guard let baseline = best[0], let sensor = best[1], let slow = best[2], let floor = best[3] else { return }
         record("1a", "baseline handshakes/s (bare grpc-swift-2 stream answering 3 messages)", baseline)
+        record("1a-floor", "floor handshakes/s (swift-nio-http2 directly, same 3 messages)", floor)
         record("1b", "sensor handshakes/s, probing off, SQLite sink", sensor, baseline: baseline)
         record("1c", "sensor handshakes/s, probing off, SQLite + slow sink", slow, baseline: baseline)
         report.record(
@@ -114,16 +119,23 @@ struct BenchRun {
                 format: "%.1f KB (VmRSS %.1f MB idle → %.1f MB)", perPeer, Double(result.idleBytes) / megabyte,
                 Double(result.loadedBytes) / megabyte),
             target: "≤ 16 KB", met: perPeer <= 16)
-        let baselineProcess = try await BaselineProcess()
-        let baseline = try await benchmark.run(against: baselineProcess)
-        await baselineProcess.stop()
-        let baselinePerPeer = Double(baseline.loadedBytes - baseline.idleBytes) / Double(max(baseline.held, 1)) / 1024
-        report.record(
-            "2b-baseline", "resident memory per idle stream, bare grpc-swift-2 baseline server",
-            String(
-                format: "%.1f KB (VmRSS %.1f MB idle → %.1f MB", baselinePerPeer,
-                Double(baseline.idleBytes) / megabyte, Double(baseline.loadedBytes) / megabyte)
-                + ", \(baseline.held) held)")
+        for (id, stack, name) in [
+            ("2b-baseline", BaselineStack.grpcSwift, "bare grpc-swift-2 baseline server (sensor's transport settings)"),
+            ("2b-baseline-gzip", .grpcSwiftGzipResponses, "the same answering in gzip (grpc-swift-2's default)"),
+            ("2b-floor", .nioHTTP2, "swift-nio-http2 floor server (frames on the connection, no zlib)"),
+        ] {
+            let baselineProcess = try await BaselineProcess(stack: stack)
+            let baseline = try await benchmark.run(against: baselineProcess)
+            await baselineProcess.stop()
+            let baselinePerPeer =
+                Double(baseline.loadedBytes - baseline.idleBytes) / Double(max(baseline.held, 1)) / 1024
+            report.record(
+                id, "resident memory per idle stream, \(name)",
+                String(
+                    format: "%.1f KB (VmRSS %.1f MB idle → %.1f MB", baselinePerPeer,
+                    Double(baseline.idleBytes) / megabyte, Double(baseline.loadedBytes) / megabyte)
+                    + ", \(baseline.held) held)")
+        }
         report.record(
             "2c", "idle resident memory of the sensor", String(format: "%.1f MB", Double(result.idleBytes) / megabyte),
             target: "≤ 30 MB", met: Double(result.idleBytes) <= 30 * megabyte)

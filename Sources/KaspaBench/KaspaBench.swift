@@ -16,7 +16,7 @@ enum KaspaBench {
         }
         do {
             if options.baselineServer {
-                try await BaselineServer.run()
+                try await options.baselineStack.run()
                 return
             }
             try await BenchRun(options: options).run()

@@ -12,6 +12,9 @@ struct LoadClient: Sendable {
     var sources: SourceAddresses
     /// The event loops the client connections run on.
     var group: MultiThreadedEventLoopGroup
+    /// Whether peers gzip their messages as rusty-kaspa nodes do (the server then keeps an inflate state per
+    /// stream); off, they send them uncompressed, the lightest client.
+    var gzipRequests = false
 
     /// What one simulated peer achieved.
     enum Result: Sendable {
@@ -55,7 +58,9 @@ struct LoadClient: Sendable {
         observer: HandshakeTiming,
         deadline: Duration = .seconds(30)
     ) async -> KaspaDialer.Outcome {
-        let dialer = KaspaDialer(eventLoopGroup: group, maxMessageBytes: 1 << 20, sourceIP: sources.take())
+        // Like a rusty-kaspa node, the dialer always advertises gzip (grpc-accept-encoding).
+        let dialer = KaspaDialer(
+            eventLoopGroup: group, maxMessageBytes: 1 << 20, sourceIP: sources.take(), gzipRequests: gzipRequests)
         return await dialer.dial(
             target,
             connectTimeout: .seconds(10),

@@ -1,4 +1,4 @@
-import Synchronization
+import KaspaP2P
 
 /// Resumes one waiting continuation with the first value delivered; later values (and a value delivered before
 /// anyone waits) are kept or dropped accordingly, so racing producers need no coordination.
@@ -9,7 +9,7 @@ final class FirstAnswer<Value: Sendable>: Sendable {
         var done = false
     }
 
-    private let state = Mutex(State())
+    private let state = LockedState(State())
 
     /// Registers the continuation to resume (resumed at once when a value already came).
     func wait(with continuation: CheckedContinuation<Value, Never>) {

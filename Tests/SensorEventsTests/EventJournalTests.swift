@@ -43,6 +43,32 @@ struct EventJournalTests {
         #expect(middle.events.map(\.sequence) == [50, 51, 52])
     }
 
+    @Test("Reserved space a crash leaves after the last record is released without a torn-record warning")
+    func reservedSpaceIsReleased() throws {
+        let directory = try TestEnvironment.makeTemporaryDirectory()
+        var segment = ""
+        do {
+            let journal = try open(directory)
+            for index in 1...5 {
+                journal.append(TestEvents.numbered(index), sequence: UInt64(index))
+            }
+            segment = try #require(journal.segments.last?.path)
+        }
+        let whole = try #require(FileManager.default.attributesOfItem(atPath: segment)[.size] as? Int)
+        // What kill -9 leaves: the segment's reserved blocks, never written, still in the file.
+        let handle = try #require(FileHandle(forWritingAtPath: segment))
+        handle.seekToEndOfFile()
+        handle.write(Data(count: 65536))
+        handle.closeFile()
+
+        let journal = try open(directory)
+        #expect(journal.lastSequence == 5)
+        #expect(!logs.records(containing: "released 65536 bytes of reserved space").isEmpty)
+        #expect(logs.records(containing: "torn").isEmpty)
+        _ = consume journal
+        #expect(try FileManager.default.attributesOfItem(atPath: segment)[.size] as? Int == whole)
+    }
+
     @Test("A record torn by a crash is cut off at the next start; the sequence goes on from the last whole one")
     func tornTailIsCut() throws {
         let directory = try TestEnvironment.makeTemporaryDirectory()
@@ -62,7 +88,8 @@ struct EventJournalTests {
 
         let journal = try open(directory)
         #expect(journal.lastSequence == 10)
-        #expect(!logs.records(containing: "cut 10 bytes of a torn record").isEmpty)
+        #expect(!logs.records(containing: "cut a record torn by a crash").isEmpty)
+        #expect(!logs.records(containing: "(10 bytes)").isEmpty)
         journal.append(TestEvents.numbered(11), sequence: 11)
         let chunk = JournalReader(journal: journal).read(from: 1, before: 12, maxEvents: 100)
         #expect(chunk.events.map(\.sequence) == Array(1...11) && chunk.missing == 0)

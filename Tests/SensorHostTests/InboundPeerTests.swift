@@ -116,6 +116,18 @@ struct InboundPeerTests {
         }
     }
 
+    @Test("A peer that offers gzip gets the handshake uncompressed; its gzip Version is read (no zlib state kept)")
+    func answersUncompressed() async throws {
+        try await SensorHarness.withSensor(["probing": ["enabled": "false"]]) { sensor in
+            let observation = try await ResponseEncodingProbe.observe(sensor.p2p)
+            #expect(Array(observation.payloads.prefix(3)) == ["version", "verack", "ready"])
+            #expect(observation.encoding == nil || observation.encoding == "identity")
+            #expect(!observation.messageFlags.isEmpty && observation.messageFlags.allSatisfy { $0 == 0 })
+            let row = try #require(try await sensor.waitForRows().first)
+            #expect(row["user_agent"] == "/encoding-probe:1/")
+        }
+    }
+
     @Test("A TCP connection that never speaks HTTP/2 is closed after the version timeout and counted")
     func silentTCPConnectionIsClosed() async throws {
         try await SensorHarness.withSensor(["handshake": ["version_timeout_ms": "700"]]) { sensor in

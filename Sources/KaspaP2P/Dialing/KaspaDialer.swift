@@ -17,16 +17,21 @@ public struct KaspaDialer: Sendable {
     /// The local address connections are made from (`nil`: the system's choice). Load generators spread their
     /// connections over many loopback addresses this way, so that ephemeral ports do not run out.
     public var sourceIP: IPAddress?
+    /// Whether our messages go out gzip-compressed, as a rusty-kaspa node sends them (load generators use this to
+    /// cost a server like real nodes do); by default they go uncompressed, which every node accepts.
+    public var gzipRequests: Bool
 
     /// Creates a dialer.
     public init(
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         maxMessageBytes: Int,
-        sourceIP: IPAddress? = nil
+        sourceIP: IPAddress? = nil,
+        gzipRequests: Bool = false
     ) {
         self.eventLoopGroup = eventLoopGroup
         self.maxMessageBytes = maxMessageBytes
         self.sourceIP = sourceIP
+        self.gzipRequests = gzipRequests
     }
 
     /// The outcome of a dial: either no TCP connection, or a connection and what the session made of it.
@@ -106,7 +111,7 @@ public struct KaspaDialer: Sendable {
             let (outbox, continuation) = AsyncStream<KaspaMessage>.makeStream()
             var options = CallOptions.defaults
             options.maxResponseMessageBytes = maxMessageBytes
-            options.compression = CompressionAlgorithm.none
+            options.compression = gzipRequests ? .gzip : CompressionAlgorithm.none
             let request = StreamingClientRequest<KaspaMessage> { writer in
                 for await message in outbox {
                     try await writer.write(message)

@@ -81,9 +81,13 @@ public final class EventJournal: Sendable {
                 let recovered = try JournalScanner.recoverTail(of: tail)
                 segments[segments.count - 1].bytes = recovered.validBytes
                 last = recovered.lastSequence ?? tail.firstSequence - 1
-                if recovered.cutBytes > 0 {
+                if recovered.torn {
                     logger.warning(
-                        "event journal: cut \(recovered.cutBytes) bytes of a torn record off \(tail.path)")
+                        "event journal: cut a record torn by a crash off \(tail.path) (\(recovered.cutBytes) bytes)")
+                } else if recovered.cutBytes > 0 {
+                    logger.info(
+                        "event journal: released \(recovered.cutBytes) bytes of reserved space a crash left in \(tail.path)"
+                    )
                 }
             } else {
                 segments = [Segment(firstSequence: 1, path: Self.segmentPath(directory, first: 1), bytes: 0)]

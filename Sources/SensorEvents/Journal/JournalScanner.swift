@@ -55,21 +55,40 @@ final class JournalScanner {
         return record
     }
 
-    /// Scans `segment` to its last valid record and cuts anything after it (a record torn by a crash).
-    static func recoverTail(
-        of segment: EventJournal.Segment
-    ) throws(JournalFileError) -> (validBytes: Int64, cutBytes: Int64, lastSequence: UInt64?) {
+    /// What ``recoverTail(of:)`` found after a segment's last valid record.
+    struct RecoveredTail {
+        /// Bytes of valid records.
+        var validBytes: Int64
+        /// Bytes cut after them.
+        var cutBytes: Int64
+        /// Whether those bytes began with a record (torn by a crash) rather than never-written reserved space
+        /// (zeros: a segment's blocks are reserved ahead of the appends and a crash leaves them in the file).
+        var torn: Bool
+        /// The last valid record's sequence.
+        var lastSequence: UInt64?
+    }
+
+    /// Scans `segment` to its last valid record and cuts anything after it: reserved space a crash left behind
+    /// and any record torn by it.
+    static func recoverTail(of segment: EventJournal.Segment) throws(JournalFileError) -> RecoveredTail {
         let scanner = try JournalScanner(path: segment.path)
         var last: UInt64?
         while let record = scanner.next() {
             last = record.sequence
         }
         let valid = scanner.offset
+        let torn = scanner.headerIsWritten()
         if valid < segment.bytes {
             guard truncate(segment.path, off_t(valid)) == 0 else {
                 throw JournalFileError(operation: "cannot cut the torn tail of \(segment.path)")
             }
         }
-        return (valid, segment.bytes - valid, last)
+        return RecoveredTail(validBytes: valid, cutBytes: segment.bytes - valid, torn: torn, lastSequence: last)
+    }
+
+    /// Whether any byte of a record header at ``offset`` was written (reserved space reads as zeros).
+    private func headerIsWritten() -> Bool {
+        let read = header.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, off_t(offset)) }
+        return read > 0 && header[..<read].contains { $0 != 0 }
     }
 }

@@ -41,8 +41,10 @@ public final class P2PServer: Service {
                 address: socketAddress,
                 transportSecurity: .plaintext,
                 config: .defaults { config in
-                    // Nodes gzip every message they send as clients.
+                    // Nodes gzip every message they send as clients; our answers go out uncompressed (no zlib
+                    // deflate state per peer), which every gRPC peer accepts.
                     config.compression.enabledAlgorithms = .all
+                    config.channelDebuggingCallbacks.onAcceptHTTP2Stream = UncompressedResponses.install
                     config.rpc.maxRequestPayloadSize = maxMessageBytes
                     // One stream per peer is what nodes open; a few more are tolerated, not hundreds.
                     config.http2.maxConcurrentStreams = 4
