@@ -172,12 +172,19 @@ final class SQLiteSinkInstance {
             let length = RFC3339Formatter.format(unixMicros: event.time_unix_micros, into: timestamp)
             sqlite3_bind_text(statement, 6, timestamp, length, nil)
             sqlite3_bind_int64(statement, 7, event.time_unix_micros)
-            bindText(event.json, statement, Self.eventJSONParameter)
+            var hasFieldWithoutColumn = false
             for index in 0..<event.field_count {
                 let field = event.fields[index]
                 if let parameter = connectionFields.parameter(for: field.name) {
                     bind(field, statement, parameter)
+                } else {
+                    hasFieldWithoutColumn = true
                 }
+            }
+            // Every field has its column: no JSON copy (schema 2). A field this schema has no column for (from a
+            // newer host) is kept in the row's event_json instead of being lost.
+            if hasFieldWithoutColumn {
+                bindText(event.json, statement, Self.eventJSONParameter)
             }
             try run(statement)
         } else if event.kind.equals("session_closed") {
