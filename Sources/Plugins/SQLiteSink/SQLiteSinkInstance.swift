@@ -184,7 +184,7 @@ final class SQLiteSinkInstance {
             // Every field has its column: no JSON copy (schema 2). A field this schema has no column for (from a
             // newer host) is kept in the row's event_json instead of being lost.
             if hasFieldWithoutColumn {
-                bindText(event.json, statement, Self.eventJSONParameter)
+                bindText(json(of: pointer), statement, Self.eventJSONParameter)
             }
             try run(statement)
         } else if event.kind.equals("session_closed") {
@@ -199,20 +199,36 @@ final class SQLiteSinkInstance {
             try run(statement)
             if sqlite3_changes(connection.handle) == 0 {
                 // The connection event never arrived (dropped upstream): keep the data instead of losing it.
-                try writeOther(event)
+                try writeOther(pointer)
             }
         } else {
-            try writeOther(event)
+            try writeOther(pointer)
         }
     }
 
-    private func writeOther(_ event: sensor_event) throws(SQLiteError) {
+    /// The event's JSON: the host leaves `json` empty for this plugin (`SENSOR_PLUGIN_JSON_ON_REQUEST`) and builds
+    /// it on request; a host older than ABI 1.1 ignores the flag and fills it in.
+    private func json(of pointer: UnsafePointer<sensor_event>) -> sensor_str {
+        let event = pointer.pointee
+        guard event.json.len == 0 else { return event.json }
+        let api = host.pointee
+        let end = MemoryLayout<sensor_host_api>.offset(of: \.event_json)! + MemoryLayout.size(ofValue: api.event_json)
+        guard Int(api.struct_size) >= end, let eventJSON = api.event_json else { return event.json }
+        return eventJSON(api.host_context, pointer)
+    }
+
+    private func writeOther(_ pointer: UnsafePointer<sensor_event>) throws(SQLiteError) {
+        let event = pointer.pointee
         let statement = statements.insertOther
         bindText(event.event_id, statement, 1)
         bindText(event.kind, statement, 2)
         bindText(event.sensor_id, statement, 3)
         sqlite3_bind_int64(statement, 4, event.time_unix_micros)
-        bindText(event.json, statement, 5)
+        let json = json(of: pointer)
+        // other_events.event_json is NOT NULL; only a broken host would leave nothing here.
+        let empty: StaticString = ""
+        let text = json.ptr ?? UnsafeRawPointer(empty.utf8Start).assumingMemoryBound(to: CChar.self)
+        sqlite3_bind_text(statement, 5, text, Int32(clamping: json.len), nil)
         try run(statement)
     }
 
