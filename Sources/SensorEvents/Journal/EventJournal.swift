@@ -7,11 +7,11 @@ import Synchronization
 /// drain deadline passes. Each sink has a persisted ``JournalCursor``; after a restart every sink is first given
 /// what lies past its cursor, and a sink whose queue overflowed reads the missing events back from here.
 ///
-/// Layout: a directory with segments `journal-<first sequence>.log` (``JournalRecord``s, appended with `write`,
-/// so they survive a process crash; an OS crash can lose what the kernel had not written back yet), the cursor
-/// files and a `lock` file held with `flock` so two sensors never share a journal. A segment is deleted once
-/// every sink's cursor is past it, or, oldest first, when the journal exceeds its size limit (the events it held
-/// for lagging sinks are then lost, logged and counted).
+/// Layout: a directory with segments `journal-<first sequence>.log` (``JournalRecord``s, encoded straight into a
+/// memory-mapped segment, so they survive a process crash; an OS crash can lose what the kernel had not written
+/// back yet), the cursor files and a `lock` file held with `flock` so two sensors never share a journal. A segment
+/// is deleted once every sink's cursor is past it, or, oldest first, when the journal exceeds its size limit (the
+/// events it held for lagging sinks are then lost, logged and counted).
 public final class EventJournal: Sendable {
     /// Where the journal lives and how large it may grow.
     public struct Configuration: Sendable {
