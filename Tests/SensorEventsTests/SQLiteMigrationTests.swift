@@ -79,7 +79,7 @@ struct SQLiteMigrationTests {
         #expect(first["remote_ip"] as? String == "10.0.0.0")
         #expect(first["session_open"] as? Int64 == 0)
         #expect(first["disconnect_reason"] as? String == "peer closed")
-        #expect(first["event_json"] as? String == nil)
+        #expect(first["event_json"] as? String == "")
         let extraID = withExtra.eventID.uuidString.lowercased()
         let extra = try #require(
             try reader.value("SELECT event_json FROM connection_events WHERE event_id = '\(extraID)'"))

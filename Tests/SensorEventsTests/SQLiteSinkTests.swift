@@ -115,7 +115,7 @@ struct SQLiteSinkTests {
             #expect(row["advertised_ip_differs"] as? Int64 == (index % 3 == 0 ? 1 : 0))
             #expect(row["probe_duration_ms"] as? Double == 12.5)
             #expect(row["addresses_sent"] as? Int64 == Int64(index % 7))
-            let json = index % 3 != 1 ? String(decoding: event.jsonObject(), as: UTF8.self) : nil
+            let json = index % 3 != 1 ? String(decoding: event.jsonObject(), as: UTF8.self) : ""
             #expect(row["event_json"] as? String == json)
             if index < 100 {
                 #expect(row["session_open"] as? Int64 == 0)
@@ -129,10 +129,13 @@ struct SQLiteSinkTests {
             }
         }
         #expect(sequences.count == connections.count && !sequences.contains(-1))
-        let others = try reader.rows("SELECT event_id, kind, recorded_at_us FROM other_events ORDER BY kind")
+        let others = try reader.rows(
+            "SELECT event_id, kind, recorded_at_us, event_json FROM other_events ORDER BY kind")
         #expect(others.count == 2)
         #expect(others.first?["kind"] as? String == "probe_summary")
+        #expect(others.first?["event_json"] as? String == String(decoding: custom.jsonObject(), as: UTF8.self))
         #expect(others.last?["event_id"] as? String == orphan.eventID.uuidString.lowercased())
+        #expect(others.last?["event_json"] as? String == String(decoding: orphan.jsonObject(), as: UTF8.self))
         let indexes = try reader.rows("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
             .compactMap { $0["name"] as? String }
         #expect(Set(indexes).isSuperset(of: ["connection_events_recorded_at_us", "connection_events_remote_ip"]))

@@ -1,8 +1,8 @@
 /// The database layout and its migrations, versioned with `PRAGMA user_version`.
 ///
-/// Migrations are table-driven: version 1 creates the tables; version 2 rebuilds `connection_events` once so that
-/// `event_json` may be NULL; every later version only appends field columns (`ALTER TABLE ... ADD COLUMN`) or
-/// indexes. Never edit an entry once released: add a new one.
+/// Migrations are table-driven: version 1 creates the tables; later versions only append field columns
+/// (`ALTER TABLE ... ADD COLUMN`) or indexes, or change what is written (version 2: `event_json` only when needed).
+/// Never edit an entry once released: add a new one.
 enum SQLiteSchema {
     /// One field column of `connection_events`: the event field `name` is stored in the column of the same name.
     struct FieldColumn {
@@ -60,37 +60,11 @@ enum SQLiteSchema {
                 """,
             ]
         ),
-        // Every known field already has its column, so a full JSON copy per row only doubled the bytes written:
-        // `event_json` becomes optional, kept only for events with a field that has no column (nothing is lost).
-        // Rows written before keep their copy. SQLite cannot drop NOT NULL in place, hence the rebuild.
-        Migration(
-            version: 2,
-            addedFieldColumns: [],
-            statements: [
-                """
-                CREATE TABLE connection_events_v2 (
-                    event_id TEXT PRIMARY KEY NOT NULL,
-                    sequence INTEGER NOT NULL,
-                    kind TEXT NOT NULL,
-                    sensor_id TEXT NOT NULL,
-                    schema_version INTEGER NOT NULL,
-                    recorded_at TEXT NOT NULL,
-                    recorded_at_us INTEGER NOT NULL,
-                    \(version1FieldColumns.map { "\($0.name) \($0.type)," }.joined(separator: "\n    "))
-                    event_json TEXT
-                )
-                """,
-                """
-                INSERT INTO connection_events_v2 (\(version1Columns)) \
-                SELECT \(version1Columns) FROM connection_events
-                """,
-                "DROP TABLE connection_events",
-                "ALTER TABLE connection_events_v2 RENAME TO connection_events",
-                "CREATE INDEX connection_events_recorded_at_us ON connection_events (recorded_at_us)",
-                "CREATE INDEX connection_events_remote_ip ON connection_events (remote_ip)",
-                "CREATE INDEX connection_events_peer_id ON connection_events (peer_id)",
-            ]
-        ),
+        // Every known field already has its column, so a full JSON copy per row only doubled the bytes written.
+        // From this version `event_json` holds the event's JSON only when the event has a field without a column
+        // (nothing is lost) and is '' otherwise. No statement: rows written before keep their copy, and a large
+        // database is not rebuilt (which could outlast create()'s timeout); the version records the change.
+        Migration(version: 2, addedFieldColumns: [], statements: []),
     ]
 
     /// The newest schema version this plugin knows.
@@ -106,11 +80,6 @@ enum SQLiteSchema {
             "ALTER TABLE connection_events ADD COLUMN \($0.name) \($0.type)"
         }
         return added + migration.statements
-    }
-
-    /// Every column of version 1's `connection_events`, comma separated.
-    private static var version1Columns: String {
-        (envelopeColumns + version1FieldColumns.map(\.name) + ["event_json"]).joined(separator: ", ")
     }
 
     private static let version1FieldColumns: [FieldColumn] = [

@@ -28,6 +28,11 @@ final class SQLiteSinkInstance {
     /// Parameters of `insertConnection`: the envelope, then one per field column, then `event_json`.
     private static let firstFieldParameter: Int32 = Int32(SQLiteSchema.envelopeColumns.count) + 1
     private static var eventJSONParameter: Int32 { firstFieldParameter + Int32(SQLiteSchema.fieldColumns.count) }
+    /// '', in static memory (bound without a copy).
+    private static var emptyText: sensor_str {
+        let empty: StaticString = ""
+        return sensor_str(ptr: UnsafeRawPointer(empty.utf8Start).assumingMemoryBound(to: CChar.self), len: 0)
+    }
 
     /// Opens the database, migrates it and prepares the statements; logs why through `host` and returns the
     /// status for `create()` on failure.
@@ -181,11 +186,9 @@ final class SQLiteSinkInstance {
                     hasFieldWithoutColumn = true
                 }
             }
-            // Every field has its column: no JSON copy (schema 2). A field this schema has no column for (from a
-            // newer host) is kept in the row's event_json instead of being lost.
-            if hasFieldWithoutColumn {
-                bindText(json(of: pointer), statement, Self.eventJSONParameter)
-            }
+            // Every field has its column: no JSON copy, '' (schema 2). A field this schema has no column for (from
+            // a newer host) is kept in the row's event_json instead of being lost.
+            bindText(hasFieldWithoutColumn ? json(of: pointer) : Self.emptyText, statement, Self.eventJSONParameter)
             try run(statement)
         } else if event.kind.equals("session_closed") {
             let statement = statements.closeSession
@@ -226,9 +229,7 @@ final class SQLiteSinkInstance {
         sqlite3_bind_int64(statement, 4, event.time_unix_micros)
         let json = json(of: pointer)
         // other_events.event_json is NOT NULL; only a broken host would leave nothing here.
-        let empty: StaticString = ""
-        let text = json.ptr ?? UnsafeRawPointer(empty.utf8Start).assumingMemoryBound(to: CChar.self)
-        sqlite3_bind_text(statement, 5, text, Int32(clamping: json.len), nil)
+        bindText(json.ptr == nil ? Self.emptyText : json, statement, 5)
         try run(statement)
     }
 

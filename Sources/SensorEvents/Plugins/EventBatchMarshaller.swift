@@ -48,17 +48,23 @@ final class EventBatchMarshaller {
             inProgress = events[0].map { InProgress(batch: batch, first: $0, thread: pthread_self()) }
             defer {
                 inProgress = nil
-                for text in requested {
-                    text.deallocate()
-                }
-                requested.removeAll(keepingCapacity: true)
+                releaseRequestedJSON()
             }
             return body(events, count)
         }
     }
 
+    /// Frees the JSON built by ``json(for:)`` so far; the worker calls it after every `write_batch` call (a batch
+    /// retried for hours must not pile up copies).
+    func releaseRequestedJSON() {
+        for text in requested {
+            text.deallocate()
+        }
+        requested.removeAll(keepingCapacity: true)
+    }
+
     /// The JSON of `event`, one of the batch whose `body` is running on this thread (else empty), valid until
-    /// that `body` returns: `host->event_json` of the plugin ABI.
+    /// ``releaseRequestedJSON()``: `host->event_json` of the plugin ABI.
     func json(for event: UnsafePointer<sensor_event>) -> sensor_str {
         guard let inProgress, pthread_equal(inProgress.thread, pthread_self()) != 0 else {
             return sensor_str(ptr: nil, len: 0)

@@ -234,6 +234,8 @@ final class SinkWorker: @unchecked Sendable {
                     return drop(count)
                 }
                 let status = plugin.descriptor.write_batch!(instance, events, count)
+                // JSON the plugin asked for lives until write_batch returns.
+                marshaller.releaseRequestedJSON()
                 switch status {
                 case SENSOR_OK:
                     consecutiveErrors = 0
