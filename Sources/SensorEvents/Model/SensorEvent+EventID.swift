@@ -8,11 +8,10 @@ extension SensorEvent {
     /// id, such as SQLiteSink's, grows at its end instead of having a random page rewritten for every event; they
     /// stay unique across sensors and runs through their random bits.
     public static func makeEventID(unixMicros: Int64 = nowUnixMicros()) -> UUID {
-        var generator = SystemRandomNumberGenerator()
         var bytes = uuid_t(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         withUnsafeMutableBytes(of: &bytes) { raw in
-            raw.storeBytes(of: generator.next() as UInt64, toByteOffset: 0, as: UInt64.self)
-            raw.storeBytes(of: generator.next() as UInt64, toByteOffset: 8, as: UInt64.self)
+            // The 10 bytes after the time in one system call (SystemRandomNumberGenerator makes one per 8 bytes).
+            arc4random_buf(raw.baseAddress! + 6, 10)
             let millis = UInt64(clamping: max(0, unixMicros / 1000))
             for index in 0..<6 {
                 raw[index] = UInt8(truncatingIfNeeded: millis >> (8 * (5 - index)))
