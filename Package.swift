@@ -69,6 +69,12 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev", "zlib1g-dev"])]
         ),
+        // zlib (zlib1g-dev): the event journal's CRC-32.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         // OpenSSL's libcrypto (libssl-dev) for RS256 signatures, with inline wrappers for the EVP calls.
         .systemLibrary(
             name: "COpenSSL",
@@ -116,6 +122,7 @@ let package = Package(
             name: "SensorEvents",
             dependencies: [
                 "SensorPluginAPI",
+                "CZlib",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

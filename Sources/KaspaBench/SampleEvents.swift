@@ -35,11 +35,12 @@ struct SampleEvents {
         template = event
     }
 
-    /// The `index`th event: the template with a new id and the current time.
+    /// The `index`th event: the template with the current time and a new id.
     func event(_ index: Int) -> SensorEvent {
         var event = template
-        event.eventID = UUID()
         event.timeUnixMicros = SensorEvent.nowUnixMicros()
+        // As the sensor makes them (ConnectionRecord): time-ordered.
+        event.eventID = SensorEvent.makeEventID(unixMicros: event.timeUnixMicros)
         return event
     }
 }

@@ -52,11 +52,17 @@ struct SQLiteSinkTests {
         }
     }
 
-    @Test("10,000 connection events land once each with correct columns; session_closed updates its row")
+    @Test(
+        """
+        10,000 connection events land once each with correct columns; a field without a column keeps the event's \
+        JSON; session_closed updates its row
+        """)
     func endToEnd() async throws {
         let setup = try Setup()
         let dispatcher = try await setup.start()
-        let connections = (0..<10_000).map { ConnectionEvents.connection($0, shuffled: $0 % 2 == 1) }
+        let connections = (0..<10_000).map {
+            ConnectionEvents.connection($0, shuffled: $0 % 2 == 1, futureField: $0 % 3 != 1)
+        }
         var closings: [SensorEvent] = []
         for (index, event) in connections.enumerated() {
             dispatcher.publish(event)
@@ -80,7 +86,7 @@ struct SQLiteSinkTests {
 
         let reader = try SQLiteReader(path: setup.databasePath)
         #expect(try reader.value("PRAGMA journal_mode") as? String == "wal")
-        #expect(try reader.value("PRAGMA user_version") as? Int64 == 1)
+        #expect(try reader.value("PRAGMA user_version") as? Int64 == 2)
         let rows = try reader.rows("SELECT * FROM connection_events")
         #expect(rows.count == connections.count)
         var byID: [String: [String: (any Sendable)?]] = [:]
@@ -109,7 +115,8 @@ struct SQLiteSinkTests {
             #expect(row["advertised_ip_differs"] as? Int64 == (index % 3 == 0 ? 1 : 0))
             #expect(row["probe_duration_ms"] as? Double == 12.5)
             #expect(row["addresses_sent"] as? Int64 == Int64(index % 7))
-            #expect(row["event_json"] as? String == String(decoding: event.jsonObject(), as: UTF8.self))
+            let json = index % 3 != 1 ? String(decoding: event.jsonObject(), as: UTF8.self) : ""
+            #expect(row["event_json"] as? String == json)
             if index < 100 {
                 #expect(row["session_open"] as? Int64 == 0)
                 #expect(row["session_duration_ms"] as? Double == 1000.5 + Double(index))
@@ -122,10 +129,13 @@ struct SQLiteSinkTests {
             }
         }
         #expect(sequences.count == connections.count && !sequences.contains(-1))
-        let others = try reader.rows("SELECT event_id, kind, recorded_at_us FROM other_events ORDER BY kind")
+        let others = try reader.rows(
+            "SELECT event_id, kind, recorded_at_us, event_json FROM other_events ORDER BY kind")
         #expect(others.count == 2)
         #expect(others.first?["kind"] as? String == "probe_summary")
+        #expect(others.first?["event_json"] as? String == String(decoding: custom.jsonObject(), as: UTF8.self))
         #expect(others.last?["event_id"] as? String == orphan.eventID.uuidString.lowercased())
+        #expect(others.last?["event_json"] as? String == String(decoding: orphan.jsonObject(), as: UTF8.self))
         let indexes = try reader.rows("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
             .compactMap { $0["name"] as? String }
         #expect(Set(indexes).isSuperset(of: ["connection_events_recorded_at_us", "connection_events_remote_ip"]))
@@ -151,7 +161,7 @@ struct SQLiteSinkTests {
         try SQLiteReader(path: setup.databasePath).execute("PRAGMA user_version = 99")
         let error = try await #require(throws: PluginLoadError.self) { try await setup.start() }
         #expect(error.code == .badConfig)
-        #expect(!setup.logs.records(containing: "has schema version 99, newer than the 1").isEmpty)
+        #expect(!setup.logs.records(containing: "has schema version 99, newer than the 2").isEmpty)
     }
 
     /// Invalid `[sink.config]` lines and the reason the plugin must log.

@@ -1,7 +1,8 @@
 /// The database layout and its migrations, versioned with `PRAGMA user_version`.
 ///
-/// Migrations are table-driven: version 1 creates the tables; every later version only appends field columns
-/// (`ALTER TABLE ... ADD COLUMN`) or indexes. Never edit an entry once released: add a new one.
+/// Migrations are table-driven: version 1 creates the tables; later versions only append field columns
+/// (`ALTER TABLE ... ADD COLUMN`) or indexes, or change what is written (version 2: `event_json` only when needed).
+/// Never edit an entry once released: add a new one.
 enum SQLiteSchema {
     /// One field column of `connection_events`: the event field `name` is stored in the column of the same name.
     struct FieldColumn {
@@ -58,7 +59,12 @@ enum SQLiteSchema {
                 )
                 """,
             ]
-        )
+        ),
+        // Every known field already has its column, so a full JSON copy per row only doubled the bytes written.
+        // From this version `event_json` holds the event's JSON only when the event has a field without a column
+        // (nothing is lost) and is '' otherwise. No statement: rows written before keep their copy, and a large
+        // database is not rebuilt (which could outlast create()'s timeout); the version records the change.
+        Migration(version: 2, addedFieldColumns: [], statements: []),
     ]
 
     /// The newest schema version this plugin knows.

@@ -28,6 +28,11 @@ final class SQLiteSinkInstance {
     /// Parameters of `insertConnection`: the envelope, then one per field column, then `event_json`.
     private static let firstFieldParameter: Int32 = Int32(SQLiteSchema.envelopeColumns.count) + 1
     private static var eventJSONParameter: Int32 { firstFieldParameter + Int32(SQLiteSchema.fieldColumns.count) }
+    /// '', in static memory (bound without a copy).
+    private static var emptyText: sensor_str {
+        let empty: StaticString = ""
+        return sensor_str(ptr: UnsafeRawPointer(empty.utf8Start).assumingMemoryBound(to: CChar.self), len: 0)
+    }
 
     /// Opens the database, migrates it and prepares the statements; logs why through `host` and returns the
     /// status for `create()` on failure.
@@ -172,13 +177,18 @@ final class SQLiteSinkInstance {
             let length = RFC3339Formatter.format(unixMicros: event.time_unix_micros, into: timestamp)
             sqlite3_bind_text(statement, 6, timestamp, length, nil)
             sqlite3_bind_int64(statement, 7, event.time_unix_micros)
-            bindText(event.json, statement, Self.eventJSONParameter)
+            var hasFieldWithoutColumn = false
             for index in 0..<event.field_count {
                 let field = event.fields[index]
                 if let parameter = connectionFields.parameter(for: field.name) {
                     bind(field, statement, parameter)
+                } else {
+                    hasFieldWithoutColumn = true
                 }
             }
+            // Every field has its column: no JSON copy, '' (schema 2). A field this schema has no column for (from
+            // a newer host) is kept in the row's event_json instead of being lost.
+            bindText(hasFieldWithoutColumn ? json(of: pointer) : Self.emptyText, statement, Self.eventJSONParameter)
             try run(statement)
         } else if event.kind.equals("session_closed") {
             let statement = statements.closeSession
@@ -192,20 +202,34 @@ final class SQLiteSinkInstance {
             try run(statement)
             if sqlite3_changes(connection.handle) == 0 {
                 // The connection event never arrived (dropped upstream): keep the data instead of losing it.
-                try writeOther(event)
+                try writeOther(pointer)
             }
         } else {
-            try writeOther(event)
+            try writeOther(pointer)
         }
     }
 
-    private func writeOther(_ event: sensor_event) throws(SQLiteError) {
+    /// The event's JSON: the host leaves `json` empty for this plugin (`SENSOR_PLUGIN_JSON_ON_REQUEST`) and builds
+    /// it on request; a host older than ABI 1.1 ignores the flag and fills it in.
+    private func json(of pointer: UnsafePointer<sensor_event>) -> sensor_str {
+        let event = pointer.pointee
+        guard event.json.len == 0 else { return event.json }
+        let api = host.pointee
+        let end = MemoryLayout<sensor_host_api>.offset(of: \.event_json)! + MemoryLayout.size(ofValue: api.event_json)
+        guard Int(api.struct_size) >= end, let eventJSON = api.event_json else { return event.json }
+        return eventJSON(api.host_context, pointer)
+    }
+
+    private func writeOther(_ pointer: UnsafePointer<sensor_event>) throws(SQLiteError) {
+        let event = pointer.pointee
         let statement = statements.insertOther
         bindText(event.event_id, statement, 1)
         bindText(event.kind, statement, 2)
         bindText(event.sensor_id, statement, 3)
         sqlite3_bind_int64(statement, 4, event.time_unix_micros)
-        bindText(event.json, statement, 5)
+        let json = json(of: pointer)
+        // other_events.event_json is NOT NULL; only a broken host would leave nothing here.
+        bindText(json.ptr == nil ? Self.emptyText : json, statement, 5)
         try run(statement)
     }
 

@@ -18,7 +18,8 @@ nonisolated(unsafe) private let descriptor: UnsafeMutablePointer<sensor_plugin> 
             magic: SENSOR_PLUGIN_MAGIC,
             abi_major: UInt16(SENSOR_ABI_MAJOR),
             abi_minor: UInt16(SENSOR_ABI_MINOR),
-            flags: 0,
+            // Only events with a field that has no column, and other kinds, keep their JSON: ask for it then.
+            flags: SENSOR_PLUGIN_JSON_ON_REQUEST,
             name: UnsafePointer(strdup("sqlite")),
             version: UnsafePointer(strdup("1.0.0")),
             built_with: UnsafePointer(strdup(builtWith)),

@@ -7,11 +7,11 @@ import Synchronization
 /// drain deadline passes. Each sink has a persisted ``JournalCursor``; after a restart every sink is first given
 /// what lies past its cursor, and a sink whose queue overflowed reads the missing events back from here.
 ///
-/// Layout: a directory with segments `journal-<first sequence>.log` (``JournalRecord``s, appended with `write`,
-/// so they survive a process crash; an OS crash can lose what the kernel had not written back yet), the cursor
-/// files and a `lock` file held with `flock` so two sensors never share a journal. A segment is deleted once
-/// every sink's cursor is past it, or, oldest first, when the journal exceeds its size limit (the events it held
-/// for lagging sinks are then lost, logged and counted).
+/// Layout: a directory with segments `journal-<first sequence>.log` (``JournalRecord``s, encoded straight into a
+/// memory-mapped segment, so they survive a process crash; an OS crash can lose what the kernel had not written
+/// back yet), the cursor files and a `lock` file held with `flock` so two sensors never share a journal. A segment
+/// is deleted once every sink's cursor is past it, or, oldest first, when the journal exceeds its size limit (the
+/// events it held for lagging sinks are then lost, logged and counted).
 public final class EventJournal: Sendable {
     /// Where the journal lives and how large it may grow.
     public struct Configuration: Sendable {
@@ -46,7 +46,6 @@ public final class EventJournal: Sendable {
         var segments: [Segment]
         var totalBytes: Int64
         var cursors: [JournalCursor] = []
-        var buffer: [UInt8] = []
         var failedAppends = 0
         var lastFailureLog: Date = .distantPast
     }
@@ -119,26 +118,27 @@ public final class EventJournal: Sendable {
     /// The bytes of segments on disk.
     public var totalBytes: Int64 { state.withLock { $0.totalBytes } }
 
-    /// Appends `event` as `sequence` (which must be greater than every earlier one): one copy into the mapped
-    /// segment. If no segment can be opened (disk full, for example) the event is still delivered from memory but
-    /// would be lost by a crash: the failure is logged (at most every 10 s) and `false` returned.
+    /// Appends `event` as `sequence` (which must be greater than every earlier one), encoded straight into the
+    /// mapped segment. If no segment can be opened (disk full, for example) the event is still delivered from
+    /// memory but would be lost by a crash: the failure is logged (at most every 10 s) and `false` returned.
     @discardableResult
     public func append(_ event: SensorEvent, sequence: UInt64) -> Bool {
+        let size = JournalRecord.encodedSize(of: event)
         let written = state.withLock { state -> Bool in
-            state.buffer.removeAll(keepingCapacity: true)
-            JournalRecord.append(event, sequence: sequence, to: &state.buffer)
-            let buffer = state.buffer
-            var appended = buffer.withUnsafeBytes { state.active?.append($0) ?? false }
+            let encode = { (bytes: UnsafeMutableRawBufferPointer) in
+                JournalRecord.write(event, sequence: sequence, into: bytes)
+            }
+            var appended = state.active?.append(count: size, encode) ?? false
             if !appended {
-                rotate(&state, nextSequence: sequence, atLeast: Int64(buffer.count))
-                appended = buffer.withUnsafeBytes { state.active?.append($0) ?? false }
+                rotate(&state, nextSequence: sequence, atLeast: Int64(size))
+                appended = state.active?.append(count: size, encode) ?? false
             }
             guard appended else {
                 reportFailure(&state)
                 return false
             }
-            state.segments[state.segments.count - 1].bytes += Int64(buffer.count)
-            state.totalBytes += Int64(buffer.count)
+            state.segments[state.segments.count - 1].bytes += Int64(size)
+            state.totalBytes += Int64(size)
             return true
         }
         lastAppended.store(sequence, ordering: .releasing)

@@ -19,44 +19,55 @@ enum JournalRecord {
         case bool = 4
     }
 
-    /// Appends the whole record (header and payload) for `event` at `sequence` to `out`.
-    static func append(_ event: SensorEvent, sequence: UInt64, to out: inout [UInt8]) {
-        let start = out.count
-        out.append(contentsOf: repeatElement(0, count: headerSize))
-        appendInteger(sequence, to: &out)
-        appendString(event.kind.rawValue, to: &out)
-        withUnsafeBytes(of: event.eventID.uuid) { out.append(contentsOf: $0) }
-        appendString(event.sensorID, to: &out)
-        appendInteger(UInt64(bitPattern: event.timeUnixMicros), to: &out)
-        appendInteger(event.schemaVersion, to: &out)
-        appendInteger(UInt32(event.fields.count), to: &out)
+    /// The bytes ``write(_:sequence:into:)`` writes for `event`, header included.
+    static func encodedSize(of event: SensorEvent) -> Int {
+        var size = headerSize + 8 + 4 + event.kind.rawValue.utf8.count + 16 + 4 + event.sensorID.utf8.count + 8 + 4 + 4
         for field in event.fields {
-            appendString(field.name, to: &out)
+            size += 4 + field.name.utf8.count + 1
             switch field.value {
-            case .null:
-                out.append(Tag.null.rawValue)
-            case .int(let number):
-                out.append(Tag.int.rawValue)
-                appendInteger(UInt64(bitPattern: number), to: &out)
-            case .float(let number):
-                out.append(Tag.float.rawValue)
-                appendInteger(number.bitPattern, to: &out)
-            case .text(let text):
-                out.append(Tag.text.rawValue)
-                appendString(text, to: &out)
-            case .bool(let flag):
-                out.append(Tag.bool.rawValue)
-                out.append(flag ? 1 : 0)
+            case .null: break
+            case .int, .float: size += 8
+            case .text(let text): size += 4 + text.utf8.count
+            case .bool: size += 1
             }
         }
-        let payloadLength = out.count - start - headerSize
-        let checksum = out.withUnsafeBytes {
-            CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[(start + headerSize)...]))
+        return size
+    }
+
+    /// Writes the whole record (header and payload) for `event` at `sequence` into `out`, which holds exactly
+    /// ``encodedSize(of:)`` bytes (the journal passes the mapped segment itself: no intermediate buffer).
+    static func write(_ event: SensorEvent, sequence: UInt64, into out: UnsafeMutableRawBufferPointer) {
+        var writer = RecordWriter(bytes: out, offset: headerSize)
+        writer.integer(sequence)
+        writer.string(event.kind.rawValue)
+        withUnsafeBytes(of: event.eventID.uuid) { writer.raw($0) }
+        writer.string(event.sensorID)
+        writer.integer(UInt64(bitPattern: event.timeUnixMicros))
+        writer.integer(event.schemaVersion)
+        writer.integer(UInt32(event.fields.count))
+        for field in event.fields {
+            writer.string(field.name)
+            switch field.value {
+            case .null:
+                writer.byte(Tag.null.rawValue)
+            case .int(let number):
+                writer.byte(Tag.int.rawValue)
+                writer.integer(UInt64(bitPattern: number))
+            case .float(let number):
+                writer.byte(Tag.float.rawValue)
+                writer.integer(number.bitPattern)
+            case .text(let text):
+                writer.byte(Tag.text.rawValue)
+                writer.string(text)
+            case .bool(let flag):
+                writer.byte(Tag.bool.rawValue)
+                writer.byte(flag ? 1 : 0)
+            }
         }
-        out.withUnsafeMutableBytes { bytes in
-            bytes.storeBytes(of: UInt32(payloadLength).littleEndian, toByteOffset: start, as: UInt32.self)
-            bytes.storeBytes(of: checksum.littleEndian, toByteOffset: start + 4, as: UInt32.self)
-        }
+        precondition(writer.offset == out.count, "journal record size mismatch")
+        let payload = UnsafeRawBufferPointer(rebasing: out[headerSize...])
+        out.storeBytes(of: UInt32(payload.count).littleEndian, toByteOffset: 0, as: UInt32.self)
+        out.storeBytes(of: CRC32.checksum(payload).littleEndian, toByteOffset: 4, as: UInt32.self)
     }
 
     /// The payload length and checksum of the header at the start of `bytes` (which holds at least 8 bytes).
@@ -120,15 +131,37 @@ enum JournalRecord {
         )
         return QueuedEvent(event: event, sequence: sequence)
     }
+}
 
-    private static func appendInteger<T: FixedWidthInteger>(_ value: T, to out: inout [UInt8]) {
-        withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) }
+/// Sequential writes into a record's bytes, sized beforehand by ``JournalRecord/encodedSize(of:)``.
+private struct RecordWriter {
+    let bytes: UnsafeMutableRawBufferPointer
+    var offset: Int
+
+    mutating func byte(_ value: UInt8) {
+        bytes[offset] = value
+        offset += 1
     }
 
-    private static func appendString(_ text: String, to out: inout [UInt8]) {
-        let utf8 = text.utf8
-        appendInteger(UInt32(utf8.count), to: &out)
-        out.append(contentsOf: utf8)
+    mutating func integer<T: FixedWidthInteger>(_ value: T) {
+        bytes.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self)
+        offset += MemoryLayout<T>.size
+    }
+
+    mutating func raw(_ source: UnsafeRawBufferPointer) {
+        precondition(bytes.count - offset >= source.count, "journal record overflow")
+        if let base = source.baseAddress {
+            (bytes.baseAddress! + offset).copyMemory(from: base, byteCount: source.count)
+        }
+        offset += source.count
+    }
+
+    mutating func string(_ text: String) {
+        var text = text
+        text.withUTF8 { utf8 in
+            integer(UInt32(utf8.count))
+            raw(UnsafeRawBufferPointer(utf8))
+        }
     }
 }
 

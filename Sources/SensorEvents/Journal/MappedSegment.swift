@@ -51,11 +51,12 @@ final class MappedSegment {
         close(descriptor)
     }
 
-    /// Copies `bytes` after the last record; `false` (nothing written) if they do not fit.
-    func append(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard Int64(bytes.count) <= capacity - length else { return false }
-        (base + Int(length)).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
-        length += Int64(bytes.count)
+    /// Lets `body` write `count` bytes after the last record, straight into the mapping; `false` (nothing
+    /// written, `body` not called) if they do not fit.
+    func append(count: Int, _ body: (UnsafeMutableRawBufferPointer) -> Void) -> Bool {
+        guard count >= 0, Int64(count) <= capacity - length else { return false }
+        body(UnsafeMutableRawBufferPointer(start: base + Int(length), count: count))
+        length += Int64(count)
         return true
     }
 }

@@ -24,7 +24,7 @@ public struct SensorEvent: Sendable, Hashable {
     /// Creates an event.
     public init(
         kind: Kind,
-        eventID: UUID = UUID(),
+        eventID: UUID = SensorEvent.makeEventID(),
         sensorID: String,
         timeUnixMicros: Int64,
         schemaVersion: UInt32 = SensorEvent.currentSchemaVersion,

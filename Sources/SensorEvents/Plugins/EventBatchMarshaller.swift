@@ -13,26 +13,73 @@ struct QueuedEvent: Sendable {
 /// `sensor_field`s, an array of event pointers, and one byte arena holding every string (each NUL-terminated).
 ///
 /// The buffers are reused from batch to batch, so a steady state allocates nothing per event or field. Confined to
-/// one worker thread.
+/// one worker thread: ``json(for:)`` answers only on the thread inside ``withMarshalledBatch(_:includeJSON:_:)``.
 final class EventBatchMarshaller {
     /// The reusable buffers; moved out of the object while a batch is laid out, so the hot loops work on a local
     /// value (no dynamic exclusivity checks on class properties).
     private var storage = Buffers()
+    /// The batch `body` is running for, to build JSON on request.
+    private var inProgress: InProgress?
+    /// JSON texts built on request for the batch in progress; freed when it ends.
+    private var requested: [UnsafeMutableBufferPointer<CChar>] = []
+
+    private struct InProgress {
+        let batch: ArraySlice<QueuedEvent>
+        let first: UnsafePointer<sensor_event>
+        let thread: pthread_t
+    }
 
     /// Creates a marshaller with empty buffers.
     init() {}
 
     /// Lays out `batch` and calls `body` with the event pointer array and its length. Everything `body` receives
     /// is valid only until it returns: exactly one `write_batch` call (or several, when retrying the same batch).
+    /// Without `includeJSON` each event's `json` is empty, and ``json(for:)`` builds it when asked.
     func withMarshalledBatch<Result>(
         _ batch: ArraySlice<QueuedEvent>,
+        includeJSON: Bool = true,
         _ body: (UnsafePointer<UnsafePointer<sensor_event>?>, Int) -> Result
     ) -> Result {
         var buffers = Buffers()
         swap(&buffers, &storage)
         defer { swap(&buffers, &storage) }
-        buffers.layOut(batch)
-        return buffers.withPointers(body)
+        buffers.layOut(batch, includeJSON: includeJSON)
+        return buffers.withPointers { events, count in
+            inProgress = events[0].map { InProgress(batch: batch, first: $0, thread: pthread_self()) }
+            defer {
+                inProgress = nil
+                releaseRequestedJSON()
+            }
+            return body(events, count)
+        }
+    }
+
+    /// Frees the JSON built by ``json(for:)`` so far; the worker calls it after every `write_batch` call (a batch
+    /// retried for hours must not pile up copies).
+    func releaseRequestedJSON() {
+        for text in requested {
+            text.deallocate()
+        }
+        requested.removeAll(keepingCapacity: true)
+    }
+
+    /// The JSON of `event`, one of the batch whose `body` is running on this thread (else empty), valid until
+    /// ``releaseRequestedJSON()``: `host->event_json` of the plugin ABI.
+    func json(for event: UnsafePointer<sensor_event>) -> sensor_str {
+        guard let inProgress, pthread_equal(inProgress.thread, pthread_self()) != 0 else {
+            return sensor_str(ptr: nil, len: 0)
+        }
+        let index = event - inProgress.first
+        guard index >= 0 && index < inProgress.batch.count else { return sensor_str(ptr: nil, len: 0) }
+        var bytes: [UInt8] = []
+        inProgress.batch[inProgress.batch.startIndex + index].event.appendJSON(to: &bytes)
+        bytes.append(0)
+        let text = UnsafeMutableBufferPointer<CChar>.allocate(capacity: bytes.count)
+        bytes.withUnsafeBytes { source in
+            _ = UnsafeMutableRawBufferPointer(text).initializeMemory(as: UInt8.self, from: source)
+        }
+        requested.append(text)
+        return sensor_str(ptr: text.baseAddress, len: bytes.count - 1)
     }
 }
 
@@ -81,7 +128,7 @@ private struct Buffers {
         }
     }
 
-    mutating func layOut(_ batch: ArraySlice<QueuedEvent>) {
+    mutating func layOut(_ batch: ArraySlice<QueuedEvent>, includeJSON: Bool) {
         events.removeAll(keepingCapacity: true)
         fields.removeAll(keepingCapacity: true)
         bytes.removeAll(keepingCapacity: true)
@@ -95,10 +142,15 @@ private struct Buffers {
             JSONWriter.uuid(event.eventID, into: &bytes)
             bytes.append(0)
             let sensorID = append(event.sensorID)
-            let json = bytes.count
-            event.appendJSON(to: &bytes)
-            let jsonLength = bytes.count - json
-            bytes.append(0)
+            // Without JSON, `json` points at the empty string at offset 0.
+            var json = 0
+            var jsonLength = 0
+            if includeJSON {
+                json = bytes.count
+                event.appendJSON(to: &bytes)
+                jsonLength = bytes.count - json
+                bytes.append(0)
+            }
             eventOffsets.append(kind.offset)
             eventOffsets.append(eventID)
             eventOffsets.append(sensorID.offset)
@@ -162,7 +214,8 @@ private struct Buffers {
 
     private mutating func append(_ text: String) -> (offset: Int, length: Int) {
         let offset = bytes.count
-        bytes.append(contentsOf: text.utf8)
+        var text = text
+        text.withUTF8 { bytes.append(contentsOf: $0) }
         let length = bytes.count - offset
         bytes.append(0)
         return (offset, length)

@@ -10,7 +10,8 @@ import Synchronization
 /// Lifetime: the owning ``SinkWorker`` keeps the bridge alive from before `create()` until after `destroy()` has
 /// returned, which is exactly how long the ABI lets a plugin use the `sensor_host_api` pointer and its strings.
 /// Thread safety: the C structure and strings are written once in `init` and only read afterwards; the plugin
-/// metric caches are behind a `Mutex`, because plugins may call the host API from any thread.
+/// metric caches are behind a `Mutex`, because plugins may call the host API from any thread. `event_json` is
+/// only valid on the worker thread inside `write_batch`, and the marshaller checks that it is.
 final class HostAPIBridge: @unchecked Sendable {
     /// The most distinct plugin counter (and, separately, gauge) names per instance; more are ignored and logged.
     static let pluginMetricLimit = 64
@@ -24,6 +25,8 @@ final class HostAPIBridge: @unchecked Sendable {
     let api: UnsafeMutablePointer<sensor_host_api>
     private let instanceName: UnsafeMutablePointer<CChar>
     private let sensorID: UnsafeMutablePointer<CChar>
+    /// The worker's marshaller, which builds event JSON on request during `write_batch`.
+    fileprivate let marshaller: EventBatchMarshaller
 
     private struct PluginMetrics {
         var counters: [String: Counter] = [:]
@@ -31,9 +34,14 @@ final class HostAPIBridge: @unchecked Sendable {
         var warnedAboutLimit = false
     }
 
-    /// Builds the C structure, with copies of the instance name and sensor id that live as long as the bridge.
-    init(sinkName: String, sensorID: String, logger: Logger, factory: any MetricsFactory) {
+    /// Builds the C structure, with copies of the instance name and sensor id that live as long as the bridge;
+    /// `event_json` is answered by `marshaller`.
+    init(
+        sinkName: String, sensorID: String, logger: Logger, factory: any MetricsFactory,
+        marshaller: EventBatchMarshaller
+    ) {
         self.sinkName = sinkName
+        self.marshaller = marshaller
         self.logger = logger
         self.factory = factory
         self.instanceName = strdup(sinkName)!
@@ -49,7 +57,8 @@ final class HostAPIBridge: @unchecked Sendable {
                 sensor_id: sensor_str(ptr: self.sensorID, len: strlen(self.sensorID)),
                 log: hostLog,
                 add_counter: hostAddCounter,
-                set_gauge: hostSetGauge
+                set_gauge: hostSetGauge,
+                event_json: hostEventJSON
             )
         )
         api.pointee.host_context = Unmanaged.passUnretained(self).toOpaque()
@@ -145,4 +154,10 @@ private let hostAddCounter: @convention(c) (UnsafeMutableRawPointer?, UnsafePoin
 private let hostSetGauge: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, Int, Double) -> Void = {
     context, name, length, value in
     bridge(context)?.setGauge(name: text(name, length), value: value)
+}
+
+private let hostEventJSON: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<sensor_event>?) -> sensor_str = {
+    context, event in
+    guard let bridge = bridge(context), let event else { return sensor_str(ptr: nil, len: 0) }
+    return bridge.marshaller.json(for: event)
 }

@@ -35,4 +35,8 @@ public final class LoadedPlugin: @unchecked Sendable {
 
     /// Whether the plugin offers `flush` (it is optional).
     public var hasFlush: Bool { descriptor.flush != nil }
+
+    /// Whether the plugin asks for event JSON with `host->event_json` instead of receiving it with every event
+    /// (`SENSOR_PLUGIN_JSON_ON_REQUEST`).
+    public var wantsJSONOnRequest: Bool { descriptor.flags & SENSOR_PLUGIN_JSON_ON_REQUEST != 0 }
 }

@@ -34,7 +34,7 @@ final class SinkWorker: @unchecked Sendable {
 
     // Worker thread only.
     private var instance: UnsafeMutableRawPointer?
-    private let marshaller = EventBatchMarshaller()
+    private let marshaller: EventBatchMarshaller
     private var consecutiveErrors = 0
     private var isDisabled = false
     private var lastErrorLog: UInt64?
@@ -64,11 +64,13 @@ final class SinkWorker: @unchecked Sendable {
         )
         self.metrics = SinkMetrics(sinkName: configuration.name, factory: metricsFactory)
         self.journal = journal
+        self.marshaller = EventBatchMarshaller()
         self.bridge = HostAPIBridge(
             sinkName: configuration.name,
             sensorID: sensorID,
             logger: logger,
-            factory: metricsFactory
+            factory: metricsFactory,
+            marshaller: marshaller
         )
     }
 
@@ -224,7 +226,7 @@ final class SinkWorker: @unchecked Sendable {
     }
 
     private func deliver(_ chunk: ArraySlice<QueuedEvent>) {
-        marshaller.withMarshalledBatch(chunk) { events, count in
+        marshaller.withMarshalledBatch(chunk, includeJSON: !plugin.wantsJSONOnRequest) { events, count in
             var backoff = configuration.retryInitial.nanoseconds
             while true {
                 if drainDeadlinePassed(at: SinkClock.monotonicNanoseconds()) {
@@ -232,6 +234,8 @@ final class SinkWorker: @unchecked Sendable {
                     return drop(count)
                 }
                 let status = plugin.descriptor.write_batch!(instance, events, count)
+                // JSON the plugin asked for lives until write_batch returns.
+                marshaller.releaseRequestedJSON()
                 switch status {
                 case SENSOR_OK:
                     consecutiveErrors = 0

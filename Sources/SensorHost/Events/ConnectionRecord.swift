@@ -6,7 +6,7 @@ public import SensorEvents
 /// The field names are the columns of SQLiteSink's `connection_events` table and the keys of the JSON export.
 public struct ConnectionRecord: Sendable {
     /// The event id, shared with the `session_closed` event of a stay-connected session.
-    public var eventID = UUID()
+    public var eventID = SensorEvent.makeEventID()
     /// The sensor.
     public var sensorID: String
     /// The network the sensor speaks.

@@ -1,5 +1,5 @@
 /*
- * sensor_plugin.h — the kaspa-sensor sink plugin ABI, version 1.0.
+ * sensor_plugin.h — the kaspa-sensor sink plugin ABI, version 1.1.
  *
  * A sink plugin is a shared library that exports ONE symbol, `sensor_plugin_query_v1`, returning a pointer to
  * a static `sensor_plugin` descriptor. The host (kaspa-sensor) loads it with dlopen(RTLD_NOW | RTLD_LOCAL),
@@ -20,7 +20,8 @@
  *     members added later only when SENSOR_EVENT_HAS(event, member).
  *   - Events are passed as arrays of POINTERS, so a larger future sensor_event never changes array stride.
  *   - Event fields are name/value pairs (sensor_field): new data fields appear without any ABI change.
- *   Changelog: 1.0 — initial version.
+ *   Changelog: 1.0 — initial version. 1.1 — flag SENSOR_PLUGIN_JSON_ON_REQUEST and host->event_json: a plugin
+ *   that needs the event JSON only now and then no longer pays for building it for every event.
  *
  * LIFECYCLE (host side, per [[sink]] entry)
  *   query → create(host, config_json) → write_batch* → flush → destroy.
@@ -69,7 +70,7 @@ extern "C" {
 #endif
 
 #define SENSOR_ABI_MAJOR 1
-#define SENSOR_ABI_MINOR 0
+#define SENSOR_ABI_MINOR 1
 
 /** First field after struct_size of every descriptor: 'SNSR'. Catches files that are not sensor plugins. */
 #define SENSOR_PLUGIN_MAGIC 0x534E5352u
@@ -95,6 +96,14 @@ extern "C" {
 #define SENSOR_LOG_WARN 1
 #define SENSOR_LOG_INFO 2
 #define SENSOR_LOG_DEBUG 3
+
+/*
+ * Capability bits of sensor_plugin.flags (1.1+).
+ * SENSOR_PLUGIN_JSON_ON_REQUEST: the plugin reads an event's JSON only now and then. The host then leaves
+ * sensor_event.json empty (len 0) and builds the JSON only when the plugin calls host->event_json. A 1.0 host
+ * ignores the bit and fills json as before, so check `json.len` first, then SENSOR_HOST_HAS(host, event_json).
+ */
+#define SENSOR_PLUGIN_JSON_ON_REQUEST 0x1u
 
 /* Value types of a sensor_field. */
 #define SENSOR_FIELD_NULL 0  /* no value (the field is known but empty for this event) */
@@ -131,7 +140,8 @@ typedef struct sensor_event {
     sensor_str kind; /* "connection" (one per connection attempt) or "session_closed" */
     sensor_str event_id; /* UUID, unique across sensors and runs: the idempotency key */
     sensor_str sensor_id; /* which sensor recorded it */
-    sensor_str json; /* the whole event as one JSON object (the same data as `fields`) */
+    sensor_str json; /* the whole event as one JSON object (the same data as `fields`); empty for plugins
+                      * with SENSOR_PLUGIN_JSON_ON_REQUEST (1.1+): ask host->event_json instead */
     const sensor_field *fields;
     size_t field_count;
     /* 1.1+: new members are appended here; read them only when SENSOR_EVENT_HAS(event, member). */
@@ -151,6 +161,12 @@ typedef struct sensor_host_api {
     void (*add_counter)(void *host_context, const char *name, size_t name_length, uint64_t delta);
     /** Sets the plugin gauge `name` (exported as sensor_sink_plugin_gauge). Any thread. */
     void (*set_gauge)(void *host_context, const char *name, size_t name_length, double value);
+    /**
+     * 1.1: the JSON of `event`, one of the events of the write_batch call in progress, built on request (for
+     * plugins with SENSOR_PLUGIN_JSON_ON_REQUEST). Call it only from inside that write_batch, on its thread; the
+     * text (NUL-terminated) stays valid until write_batch returns. Any other pointer or thread gets {NULL, 0}.
+     */
+    sensor_str (*event_json)(void *host_context, const sensor_event *event);
     /* 1.1+: new host functions are appended here; check SENSOR_HOST_HAS(host, member) before use. */
 } sensor_host_api;
 
@@ -160,7 +176,7 @@ typedef struct sensor_plugin {
     uint32_t magic; /* SENSOR_PLUGIN_MAGIC */
     uint16_t abi_major; /* SENSOR_ABI_MAJOR the plugin was compiled with */
     uint16_t abi_minor; /* SENSOR_ABI_MINOR the plugin was compiled with */
-    uint32_t flags; /* reserved capability bits; 0 */
+    uint32_t flags; /* capability bits: 0, or SENSOR_PLUGIN_JSON_ON_REQUEST (1.1+); others are reserved */
     const char *name; /* short plugin name, e.g. "sqlite" */
     const char *version; /* the plugin's own version */
     const char *built_with; /* diagnostics only: "c", "swift-6.3.1", ... */

@@ -4,8 +4,8 @@ import SensorEvents
 /// Connection events carrying every column of the SQLite schema, with values derived from the index.
 enum ConnectionEvents {
     /// Connection event number `index`; `shuffled` reverses the field order (binding must go by name), and the
-    /// extra `future_field` has no column (it must survive in `event_json`).
-    static func connection(_ index: Int, shuffled: Bool = false) -> SensorEvent {
+    /// extra `future_field` (unless `futureField` is false) has no column (it must survive in `event_json`).
+    static func connection(_ index: Int, shuffled: Bool = false, futureField: Bool = true) -> SensorEvent {
         var fields: [EventField] = [
             EventField("direction", .text("inbound")),
             EventField("network", .text("kaspa-mainnet")),
@@ -42,8 +42,10 @@ enum ConnectionEvents {
             EventField("messages_received", .int(Int64(index % 50))),
             EventField("pings_answered", .int(0)),
             EventField("addresses_sent", .int(Int64(index % 7))),
-            EventField("future_field", .text("kept in event_json only")),
         ]
+        if futureField {
+            fields.append(EventField("future_field", .text("kept in event_json only")))
+        }
         if shuffled {
             fields.reverse()
         }

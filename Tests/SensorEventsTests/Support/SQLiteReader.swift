@@ -14,6 +14,14 @@ final class SQLiteReader {
         self.handle = try #require(handle)
     }
 
+    /// Creates (or opens) the database at `path`, to lay out a database as an earlier schema left it.
+    init(creating path: String) throws {
+        var handle: OpaquePointer?
+        let result = sqlite3_open_v2(path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nil)
+        try #require(result == SQLITE_OK, "cannot create \(path): \(result)")
+        self.handle = try #require(handle)
+    }
+
     deinit {
         sqlite3_close_v2(handle)
     }

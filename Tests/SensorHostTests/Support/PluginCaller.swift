@@ -30,7 +30,8 @@ final class PluginCaller {
                     caller.logLines.append(String(decoding: bytes, as: UTF8.self))
                 },
                 add_counter: nil,
-                set_gauge: nil
+                set_gauge: nil,
+                event_json: nil
             )
         )
         api.pointee.host_context = Unmanaged.passUnretained(self).toOpaque()
