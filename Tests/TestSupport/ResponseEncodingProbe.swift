@@ -5,8 +5,9 @@ import NIOCore
 import NIOHTTP2
 import Synchronization
 
-/// A peer that dials like a rusty-kaspa node (gzip-compressed messages, `grpc-accept-encoding: gzip`), sends a
-/// Version and records how the server's answer arrives on the wire: the response's `grpc-encoding` header and the
+/// A peer that dials like a rusty-kaspa node (gzip-compressed messages, `grpc-accept-encoding: gzip`), does the
+/// handshake (Version at once, Verack to the server's Version, Ready to its Ready) and records how the server's
+/// messages arrive on the wire: the response's `grpc-encoding` header and the
 /// compressed flag of every message, read from the raw HTTP/2 frames before grpc-swift decodes them.
 public enum ResponseEncodingProbe {
     /// What the server sent.
@@ -19,14 +20,14 @@ public enum ResponseEncodingProbe {
         public var payloads: [String]
     }
 
-    /// Dials `target`, sends a Version, reads until Ready (or `maxMessages`), then closes.
+    /// Dials `target`, does the handshake, reads until the server's Ready (or `maxMessages`), then closes.
     public static func observe(_ target: PeerAddress, maxMessages: Int = 8) async throws -> Observation {
         let recorder = FrameRecorder()
         let transport = try HTTP2ClientTransport.Posix(
             target: .ipv4(address: target.ip.description, port: Int(target.port)),
             transportSecurity: .plaintext,
             config: .defaults { config in
-                config.compression = .init(algorithm: .gzip, enabledAlgorithms: .all)
+                config.compression = .init(algorithm: .gzip, enabledAlgorithms: .gzip)
                 config.channelDebuggingCallbacks.onCreateHTTP2Stream = { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(recorder, position: .first)
@@ -38,16 +39,20 @@ public enum ResponseEncodingProbe {
             let p2p = Protowire_P2P.Client(wrapping: client)
             var options = CallOptions.defaults
             options.compression = .gzip
+            let (outbox, continuation) = AsyncStream<KaspaMessage>.makeStream()
+            continuation.yield(LocalVersion(network: .mainnet, userAgent: "/encoding-probe:1/").message())
             let request = StreamingClientRequest<KaspaMessage> { writer in
-                try await writer.write(LocalVersion(network: .mainnet, userAgent: "/encoding-probe:1/").message())
-                try await Task.sleep(for: .seconds(10))
+                for await message in outbox { try await writer.write(message) }
             }
             return try await p2p.messageStream(request: request, options: options) { response in
                 var names: [String] = []
                 for try await message in response.messages {
                     names.append(message.payloadName)
+                    if message.payloadName == "version" { continuation.yield(.verack) }
+                    if message.payloadName == "ready" { continuation.yield(.ready) }
                     if names.count >= maxMessages || message.payloadName == "ready" { break }
                 }
+                continuation.finish()
                 return names
             }
         }
