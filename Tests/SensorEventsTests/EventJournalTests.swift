@@ -43,23 +43,30 @@ struct EventJournalTests {
         #expect(middle.events.map(\.sequence) == [50, 51, 52])
     }
 
-    @Test("Reserved space a crash leaves after the last record is released without a torn-record warning")
-    func reservedSpaceIsReleased() throws {
-        let directory = try TestEnvironment.makeTemporaryDirectory()
+    /// Journals `events` numbered events in `directory`, closes the journal, appends `tail` to its segment as a
+    /// crash would leave it, and returns the segment's path and its size before `tail`.
+    private func closedSegment(in directory: String, events: Int, thenAppend tail: Data) throws -> (String, Int) {
         var segment = ""
         do {
             let journal = try open(directory)
-            for index in 1...5 {
+            for index in 1...events {
                 journal.append(TestEvents.numbered(index), sequence: UInt64(index))
             }
             segment = try #require(journal.segments.last?.path)
         }
         let whole = try #require(FileManager.default.attributesOfItem(atPath: segment)[.size] as? Int)
-        // What kill -9 leaves: the segment's reserved blocks, never written, still in the file.
         let handle = try #require(FileHandle(forWritingAtPath: segment))
         handle.seekToEndOfFile()
-        handle.write(Data(count: 65536))
+        handle.write(tail)
         handle.closeFile()
+        return (segment, whole)
+    }
+
+    @Test("Reserved space a crash leaves after the last record is released without a torn-record warning")
+    func reservedSpaceIsReleased() throws {
+        let directory = try TestEnvironment.makeTemporaryDirectory()
+        // What kill -9 leaves: the segment's reserved blocks, never written, still in the file.
+        let (segment, whole) = try closedSegment(in: directory, events: 5, thenAppend: Data(count: 65536))
 
         let journal = try open(directory)
         #expect(journal.lastSequence == 5)
@@ -72,19 +79,9 @@ struct EventJournalTests {
     @Test("A record torn by a crash is cut off at the next start; the sequence goes on from the last whole one")
     func tornTailIsCut() throws {
         let directory = try TestEnvironment.makeTemporaryDirectory()
-        var segment = ""
-        do {
-            let journal = try open(directory)
-            for index in 1...10 {
-                journal.append(TestEvents.numbered(index), sequence: UInt64(index))
-            }
-            segment = try #require(journal.segments.last?.path)
-        }
-        let whole = try #require(FileManager.default.attributesOfItem(atPath: segment)[.size] as? Int)
-        let handle = try #require(FileHandle(forWritingAtPath: segment))
-        handle.seekToEndOfFile()
-        handle.write(Data([0x40, 0x00, 0x00, 0x00, 0x12, 0x34, 0x56, 0x78, 0x0B, 0x00]))  // header + 2 of 64 bytes
-        handle.closeFile()
+        let (segment, whole) = try closedSegment(
+            in: directory, events: 10,
+            thenAppend: Data([0x40, 0x00, 0x00, 0x00, 0x12, 0x34, 0x56, 0x78, 0x0B, 0x00]))  // header + 2 of 64 bytes
 
         let journal = try open(directory)
         #expect(journal.lastSequence == 10)
