@@ -1,6 +1,9 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 import KaspaP2P
+import NIOCore
+import NIOHTTP2
+import Synchronization
 import TestSupport
 import Testing
 
@@ -28,9 +31,65 @@ struct UncompressedResponsesTests {
         #expect(observation.messageFlags.contains(1))
     }
 
-    /// A grpc-swift-2 server with gzip enabled that answers a Version with Version, Verack and Ready.
+    @Test("The dialer asks for uncompressed answers (no grpc-accept-encoding) and may still send gzip")
+    func dialerAsksForUncompressedAnswers() async throws {
+        let headers = HeaderRecorder()
+        let outcome = try await withAnsweringServer(uncompressed: false, recorder: headers) { address in
+            await KaspaDialer(maxMessageBytes: 1 << 20, gzipRequests: true).dial(
+                address, connectTimeout: .seconds(2), deadline: .seconds(10),
+                local: LocalVersion(network: .mainnet, userAgent: "/dialer:1/"),
+                configuration: PeerSessionConfiguration(afterHandshake: .stopAtPeerVersion))
+        }
+        guard case .connected(let report?, _) = outcome else {
+            Issue.record("expected a session, got \(outcome)")
+            return
+        }
+        #expect(report.peerVersion?.userAgent == "/answering-node:1/")
+        let seen = headers.seen.withLock { $0 }
+        #expect(seen.requestAcceptEncoding == [])
+        #expect(seen.requestEncoding == "gzip")
+        #expect(seen.responseEncoding == nil)
+    }
+
+    /// Records, on the server's stream, the request's encoding headers and the response's `grpc-encoding`.
+    private final class HeaderRecorder: ChannelDuplexHandler, Sendable {
+        typealias InboundIn = HTTP2Frame.FramePayload
+        typealias OutboundIn = HTTP2Frame.FramePayload
+
+        struct Seen {
+            var requestAcceptEncoding: [String]?
+            var requestEncoding: String?
+            var responseEncoding: String?
+        }
+        let seen = Mutex(Seen())
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            if case .headers(let request) = unwrapInboundIn(data) {
+                seen.withLock { seen in
+                    if seen.requestAcceptEncoding == nil {
+                        let offered = request.headers[canonicalForm: "grpc-accept-encoding"]
+                        seen.requestAcceptEncoding = offered.map { String($0) }
+                        seen.requestEncoding = request.headers.first(name: "grpc-encoding")
+                    }
+                }
+            }
+            context.fireChannelRead(data)
+        }
+
+        func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+            if case .headers(let response) = unwrapOutboundIn(data),
+                let encoding = response.headers.first(name: "grpc-encoding")
+            {
+                seen.withLock { $0.responseEncoding = encoding }
+            }
+            context.write(data, promise: promise)
+        }
+    }
+
+    /// A grpc-swift-2 server with gzip enabled that answers a Version with Version, Verack and Ready; `recorder`
+    /// (if any) sees each stream's frames first.
     private func withAnsweringServer<T: Sendable>(
-        uncompressed: Bool, _ body: @Sendable (PeerAddress) async throws -> T
+        uncompressed: Bool, recorder: HeaderRecorder? = nil, _ body: @Sendable (PeerAddress) async throws -> T
     ) async throws -> T {
         let transport = HTTP2ServerTransport.Posix(
             address: .ipv4(host: "127.0.0.1", port: 0),
@@ -39,6 +98,12 @@ struct UncompressedResponsesTests {
                 config.compression.enabledAlgorithms = .all
                 if uncompressed {
                     config.channelDebuggingCallbacks.onAcceptHTTP2Stream = UncompressedResponses.install
+                } else if let recorder {
+                    config.channelDebuggingCallbacks.onAcceptHTTP2Stream = { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(recorder, position: .first)
+                        }
+                    }
                 }
             }
         )

@@ -45,7 +45,7 @@ struct EventJournalTests {
 
     /// Journals `events` numbered events in `directory`, closes the journal, appends `tail` to its segment as a
     /// crash would leave it, and returns the segment's path and its size before `tail`.
-    private func closedSegment(in directory: String, events: Int, thenAppend tail: Data) throws -> (String, Int) {
+    private func closedSegment(in directory: URL, events: Int, thenAppend tail: Data) throws -> (String, Int) {
         var segment = ""
         do {
             let journal = try open(directory)

@@ -84,6 +84,8 @@ public struct KaspaDialer: Sendable {
         let group = eventLoopGroup
         let config = HTTP2ClientTransport.WrappedChannel.Config.defaults { config in
             config.compression = .init(algorithm: .none, enabledAlgorithms: .all)
+            // Ask for uncompressed answers (compressed ones are still decoded).
+            config.channelDebuggingCallbacks.onCreateHTTP2Stream = NoAcceptEncoding.install
             // `:authority` as tonic sends it ("ip:port" as dialed); some HTTP/2 servers refuse requests without it.
             config.http2.authority = target.description
         }
