@@ -1,6 +1,8 @@
 import GRPCCore
+import Foundation
 import GRPCNIOTransportHTTP2Posix
 import KaspaP2P
+import NIOPosix
 import Synchronization
 import TestSupport
 import Testing
@@ -186,5 +188,28 @@ struct SessionLoopbackTests {
             return
         }
         #expect(error.contains("no result within"))
+    }
+
+    @Test("The connect timeout counts from the dial, not from when a busy event loop gets to the connect")
+    func connectDeadlineCountsFromTheCall() async throws {
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let saturated = try RawListener(saturated: true)
+        // The only event loop is busy for 400 ms, as a burst of a thousand dials keeps it busy.
+        let loop = loops.next()
+        loop.execute { usleep(400_000) }
+        let start = ContinuousClock.now
+        let outcome = await KaspaDialer(eventLoopGroup: loops, maxMessageBytes: 1 << 20).dial(
+            saturated.address, connectTimeout: .milliseconds(600), deadline: .seconds(5),
+            local: LocalVersion(network: .mainnet, userAgent: "/dialer:1/"),
+            configuration: PeerSessionConfiguration(afterHandshake: .stopAtPeerVersion, addressRequestRounds: 0))
+        let elapsed = ContinuousClock.now - start
+        try await loops.shutdownGracefully()
+        guard case .notConnected(let failure) = outcome else {
+            Issue.record("expected a connect timeout, got \(outcome)")
+            return
+        }
+        #expect(failure.kind == .timedOut)
+        // NIO's own timer would start after the 400 ms and end at about 1000 ms.
+        #expect(elapsed >= .milliseconds(590) && elapsed < .milliseconds(900), "took \(elapsed)")
     }
 }

@@ -2,6 +2,7 @@ import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 public import NIOCore
 public import NIOPosix
+import Synchronization
 
 /// Dials Kaspa nodes as a gRPC client (`/protowire.P2P/MessageStream` over plaintext HTTP/2) and runs a
 /// ``PeerSession`` on the stream.
@@ -89,14 +90,32 @@ public struct KaspaDialer: Sendable {
             // `:authority` as tonic sends it ("ip:port" as dialed); some HTTP/2 servers refuse requests without it.
             config.http2.authority = target.description
         }
-        return try await HTTP2ClientTransport.WrappedChannel.wrapping(config: config) { configure in
-            var bootstrap = ClientBootstrap(group: group)
-                .connectTimeout(TimeAmount(timeout))
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            if let source {
-                bootstrap = bootstrap.bind(to: source)
+        // NIO starts its connect timer only when an event loop gets to the connect, which a burst of dials (a
+        // thousand probes at once) delays by tens of milliseconds; this deadline counts from the call instead.
+        let deadline = NIODeadline.now() + TimeAmount(timeout)
+        let expired = ConnectDeadlineFlag()
+        do {
+            return try await HTTP2ClientTransport.WrappedChannel.wrapping(config: config) { configure in
+                var bootstrap = ClientBootstrap(group: group)
+                    .connectTimeout(TimeAmount(timeout))
+                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                if let source {
+                    bootstrap = bootstrap.bind(to: source)
+                }
+                return try await bootstrap.connect(to: address) { channel in
+                    channel.eventLoop.scheduleTask(deadline: deadline) {
+                        guard !channel.isActive else { return }
+                        expired.value.store(true, ordering: .relaxed)
+                        channel.close(promise: nil)
+                    }
+                    return configure(channel)
+                }
             }
-            return try await bootstrap.connect(to: address) { channel in configure(channel) }
+        } catch {
+            if expired.value.load(ordering: .relaxed) {
+                throw ChannelError.connectTimeout(TimeAmount(timeout))
+            }
+            throw error
         }
     }
 
@@ -154,4 +173,9 @@ public struct KaspaDialer: Sendable {
         }
         return DialFailure(.other, String(describing: error))
     }
+}
+
+/// Set when a dial's own connect deadline closed the channel before it connected.
+private final class ConnectDeadlineFlag: Sendable {
+    let value = Atomic(false)
 }
