@@ -36,7 +36,7 @@ struct IdlePeersBenchmark {
         try await Task.sleep(for: .seconds(2))
         let idle = sensor.residentBytes
         // Peers gzip their messages like rusty-kaspa nodes, so the server holds what it holds for real nodes.
-        let client = LoadClient(target: sensor.address, sources: sources, group: group, gzipRequests: true)
+        let client = LoadClient(target: sensor.address, sources: sources, group: group, gzipLikeNodes: true)
         let progress = Shared(Progress())
         let start = ContinuousClock.now
         return try await withThrowingTaskGroup(of: Void.self) { tasks in

@@ -12,9 +12,10 @@ struct LoadClient: Sendable {
     var sources: SourceAddresses
     /// The event loops the client connections run on.
     var group: MultiThreadedEventLoopGroup
-    /// Whether peers gzip their messages as rusty-kaspa nodes do (the server then keeps an inflate state per
-    /// stream); off, they send them uncompressed, the lightest client.
-    var gzipRequests = false
+    /// Whether peers use gzip as rusty-kaspa nodes do (messages compressed, gzip offered for answers; the server
+    /// then keeps an inflate state per stream); off, they send and ask for uncompressed messages, the lightest
+    /// client.
+    var gzipLikeNodes = false
 
     /// What one simulated peer achieved.
     enum Result: Sendable {
@@ -58,9 +59,8 @@ struct LoadClient: Sendable {
         observer: HandshakeTiming,
         deadline: Duration = .seconds(30)
     ) async -> KaspaDialer.Outcome {
-        // Like a rusty-kaspa node, the dialer always advertises gzip (grpc-accept-encoding).
         let dialer = KaspaDialer(
-            eventLoopGroup: group, maxMessageBytes: 1 << 20, sourceIP: sources.take(), gzipRequests: gzipRequests)
+            eventLoopGroup: group, maxMessageBytes: 1 << 20, sourceIP: sources.take(), gzipLikeNodes: gzipLikeNodes)
         return await dialer.dial(
             target,
             connectTimeout: .seconds(10),

@@ -31,11 +31,13 @@ struct UncompressedResponsesTests {
         #expect(observation.messageFlags.contains(1))
     }
 
-    @Test("The dialer asks for uncompressed answers (no grpc-accept-encoding) and may still send gzip")
-    func dialerAsksForUncompressedAnswers() async throws {
+    @Test(
+        "By default the dialer asks for uncompressed answers (no grpc-accept-encoding); like a node it gzips both ways",
+        arguments: [false, true])
+    func dialerCompression(gzipLikeNodes: Bool) async throws {
         let headers = HeaderRecorder()
         let outcome = try await withAnsweringServer(uncompressed: false, recorder: headers) { address in
-            await KaspaDialer(maxMessageBytes: 1 << 20, gzipRequests: true).dial(
+            await KaspaDialer(maxMessageBytes: 1 << 20, gzipLikeNodes: gzipLikeNodes).dial(
                 address, connectTimeout: .seconds(2), deadline: .seconds(10),
                 local: LocalVersion(network: .mainnet, userAgent: "/dialer:1/"),
                 configuration: PeerSessionConfiguration(afterHandshake: .stopAtPeerVersion))
@@ -46,9 +48,9 @@ struct UncompressedResponsesTests {
         }
         #expect(report.peerVersion?.userAgent == "/answering-node:1/")
         let seen = headers.seen.withLock { $0 }
-        #expect(seen.requestAcceptEncoding == [])
-        #expect(seen.requestEncoding == "gzip")
-        #expect(seen.responseEncoding == nil)
+        #expect(seen.requestAcceptEncoding == (gzipLikeNodes ? ["gzip"] : []))
+        #expect(seen.requestEncoding == (gzipLikeNodes ? "gzip" : nil))
+        #expect(seen.responseEncoding == (gzipLikeNodes ? "gzip" : nil))
     }
 
     /// Records, on the server's stream, the request's encoding headers and the response's `grpc-encoding`.

@@ -18,21 +18,22 @@ public struct KaspaDialer: Sendable {
     /// The local address connections are made from (`nil`: the system's choice). Load generators spread their
     /// connections over many loopback addresses this way, so that ephemeral ports do not run out.
     public var sourceIP: IPAddress?
-    /// Whether our messages go out gzip-compressed, as a rusty-kaspa node sends them (load generators use this to
-    /// cost a server like real nodes do); by default they go uncompressed, which every node accepts.
-    public var gzipRequests: Bool
+    /// Whether to use gzip as a rusty-kaspa node does: our messages gzip-compressed and gzip offered for the
+    /// answers (load generators use this to cost a server as real nodes do). By default our messages go
+    /// uncompressed and uncompressed answers are asked for (``NoAcceptEncoding``), which every node accepts.
+    public var gzipLikeNodes: Bool
 
     /// Creates a dialer.
     public init(
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         maxMessageBytes: Int,
         sourceIP: IPAddress? = nil,
-        gzipRequests: Bool = false
+        gzipLikeNodes: Bool = false
     ) {
         self.eventLoopGroup = eventLoopGroup
         self.maxMessageBytes = maxMessageBytes
         self.sourceIP = sourceIP
-        self.gzipRequests = gzipRequests
+        self.gzipLikeNodes = gzipLikeNodes
     }
 
     /// The outcome of a dial: either no TCP connection, or a connection and what the session made of it.
@@ -83,10 +84,13 @@ public struct KaspaDialer: Sendable {
         let address = try SocketAddress(ipAddress: target.ip.description, port: Int(target.port))
         let source = try sourceIP.map { try SocketAddress(ipAddress: $0.description, port: 0) }
         let group = eventLoopGroup
+        let offerGzip = gzipLikeNodes
         let config = HTTP2ClientTransport.WrappedChannel.Config.defaults { config in
-            config.compression = .init(algorithm: .none, enabledAlgorithms: .all)
-            // Ask for uncompressed answers (compressed ones are still decoded).
-            config.channelDebuggingCallbacks.onCreateHTTP2Stream = NoAcceptEncoding.install
+            config.compression = .init(algorithm: .none, enabledAlgorithms: offerGzip ? .gzip : .all)
+            if !offerGzip {
+                // Ask for uncompressed answers (compressed ones are still decoded).
+                config.channelDebuggingCallbacks.onCreateHTTP2Stream = NoAcceptEncoding.install
+            }
             // `:authority` as tonic sends it ("ip:port" as dialed); some HTTP/2 servers refuse requests without it.
             config.http2.authority = target.description
         }
@@ -132,7 +136,7 @@ public struct KaspaDialer: Sendable {
             let (outbox, continuation) = AsyncStream<KaspaMessage>.makeStream()
             var options = CallOptions.defaults
             options.maxResponseMessageBytes = maxMessageBytes
-            options.compression = gzipRequests ? .gzip : CompressionAlgorithm.none
+            options.compression = gzipLikeNodes ? .gzip : CompressionAlgorithm.none
             let request = StreamingClientRequest<KaspaMessage> { writer in
                 for await message in outbox {
                     try await writer.write(message)
