@@ -9,7 +9,7 @@ import KaspaP2P
 /// (`kaspa-bench baseline-server`), like the sensor, so both are measured the same way.
 enum BaselineServer {
     /// Listens on 127.0.0.1 (any port), prints `LISTENING <port>` and serves until killed. With
-    /// `gzipResponses: false` it answers uncompressed, as the sensor does (``UncompressedResponses``); with `true`
+    /// `gzipResponses: false` it answers uncompressed, as the sensor does (``UncompressedAnswers``); with `true`
     /// it compresses its answers whenever the peer accepts gzip, grpc-swift-2's default.
     static func run(gzipResponses: Bool) async throws {
         let transport = HTTP2ServerTransport.Posix(
@@ -19,7 +19,7 @@ enum BaselineServer {
                 // As P2PServer configures it.
                 config.compression.enabledAlgorithms = .all
                 if !gzipResponses {
-                    config.channelDebuggingCallbacks.onAcceptHTTP2Stream = UncompressedResponses.install
+                    config.channelDebuggingCallbacks.onAcceptHTTP2Stream = UncompressedAnswers.installOnServerStream
                 }
                 config.rpc.maxRequestPayloadSize = 32 * 1024 * 1024
                 config.http2.maxConcurrentStreams = 4

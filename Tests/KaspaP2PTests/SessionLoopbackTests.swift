@@ -1,5 +1,5 @@
-import GRPCCore
 import Foundation
+import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 import KaspaP2P
 import NIOPosix

@@ -20,7 +20,7 @@ public struct KaspaDialer: Sendable {
     public var sourceIP: IPAddress?
     /// Whether to use gzip as a rusty-kaspa node does: our messages gzip-compressed and gzip offered for the
     /// answers (load generators use this to cost a server as real nodes do). By default our messages go
-    /// uncompressed and uncompressed answers are asked for (``NoAcceptEncoding``), which every node accepts.
+    /// uncompressed and uncompressed answers are asked for (``UncompressedAnswers``), which every node accepts.
     public var gzipLikeNodes: Bool
 
     /// Creates a dialer.
@@ -89,7 +89,7 @@ public struct KaspaDialer: Sendable {
             config.compression = .init(algorithm: .none, enabledAlgorithms: offerGzip ? .gzip : .all)
             if !offerGzip {
                 // Ask for uncompressed answers (compressed ones are still decoded).
-                config.channelDebuggingCallbacks.onCreateHTTP2Stream = NoAcceptEncoding.install
+                config.channelDebuggingCallbacks.onCreateHTTP2Stream = UncompressedAnswers.installOnClientStream
             }
             // `:authority` as tonic sends it ("ip:port" as dialed); some HTTP/2 servers refuse requests without it.
             config.http2.authority = target.description

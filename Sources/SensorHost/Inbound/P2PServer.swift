@@ -44,7 +44,7 @@ public final class P2PServer: Service {
                     // Nodes gzip every message they send as clients; our answers go out uncompressed (no zlib
                     // deflate state per peer), which every gRPC peer accepts.
                     config.compression.enabledAlgorithms = .all
-                    config.channelDebuggingCallbacks.onAcceptHTTP2Stream = UncompressedResponses.install
+                    config.channelDebuggingCallbacks.onAcceptHTTP2Stream = UncompressedAnswers.installOnServerStream
                     config.rpc.maxRequestPayloadSize = maxMessageBytes
                     // One stream per peer is what nodes open; a few more are tolerated, not hundreds.
                     config.http2.maxConcurrentStreams = 4

@@ -7,10 +7,10 @@ import Synchronization
 import TestSupport
 import Testing
 
-/// ``UncompressedResponses``: answers go out uncompressed to a peer that offers gzip, and the peer's gzip is still
+/// ``UncompressedAnswers``: answers go out uncompressed to a peer that offers gzip, and the peer's gzip is still
 /// read. The control (grpc-swift-2's default) shows that the probe would see compression if there were any.
-@Suite("Uncompressed responses")
-struct UncompressedResponsesTests {
+@Suite("Uncompressed answers")
+struct UncompressedAnswersTests {
     @Test("With the handler a gzip-offering peer gets uncompressed answers and its gzip Version is still read")
     func answersUncompressed() async throws {
         let observation = try await withAnsweringServer(uncompressed: true) { address in
@@ -99,7 +99,7 @@ struct UncompressedResponsesTests {
             config: .defaults { config in
                 config.compression.enabledAlgorithms = .all
                 if uncompressed {
-                    config.channelDebuggingCallbacks.onAcceptHTTP2Stream = UncompressedResponses.install
+                    config.channelDebuggingCallbacks.onAcceptHTTP2Stream = UncompressedAnswers.installOnServerStream
                 } else if let recorder {
                     config.channelDebuggingCallbacks.onAcceptHTTP2Stream = { channel in
                         channel.eventLoop.makeCompletedFuture {
