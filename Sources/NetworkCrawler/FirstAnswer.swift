@@ -1,4 +1,4 @@
-import KaspaP2P
+import Synchronization
 
 /// Resumes one waiting continuation with the first value delivered; later values (and a value delivered before
 /// anyone waits) are kept or dropped accordingly, so racing producers need no coordination.
@@ -9,7 +9,7 @@ final class FirstAnswer<Value: Sendable>: Sendable {
         var done = false
     }
 
-    private let state = LockedState(State())
+    private let state = Mutex(State())
 
     /// Registers the continuation to resume (resumed at once when a value already came).
     func wait(with continuation: CheckedContinuation<Value, Never>) {

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A single resettable deadline that a session's watchdog task waits on.
 ///
 /// Moving the deadline later is a cheap store (the waiter re-checks when it wakes); moving it earlier wakes the
@@ -10,10 +12,10 @@ final class DeadlineTimer<Reason: Sendable>: Sendable {
         var wakeRequested = false
     }
 
-    private let state: LockedState<State>
+    private let state: Mutex<State>
 
     init(deadline: ContinuousClock.Instant, reason: Reason) {
-        state = LockedState(State(deadline: deadline, reason: reason))
+        state = Mutex(State(deadline: deadline, reason: reason))
     }
 
     /// Sets the deadline and the reason reported when it passes.

@@ -1,36 +1,26 @@
 import Dispatch
+import Synchronization
 
 /// A value set once by a plugin worker thread and awaited by async code, optionally with a timeout (used for the
 /// result of `create()` and for "the worker thread has finished").
 ///
 /// Waiting does not depend on task cancellation, so a shutdown that runs in a cancelled task still waits for the
 /// sinks to drain; the timeout is driven by Dispatch for the same reason.
-///
-/// The state sits behind a ``ConditionLock`` rather than a `Synchronization.Mutex`: with a `Mutex` whose state
-/// depends on the class's generic parameter, optimized Swift 6.3 builds on Linux corrupted the heap (release
-/// binaries aborted at startup with "double free or corruption" after unrelated changes elsewhere; debug and
-/// ASan builds were clean; replacing the `Mutex` alone made the same build run).
-final class OneShot<Value: Sendable>: @unchecked Sendable {
+final class OneShot<Value: Sendable>: Sendable {
     private struct State {
         var value: Value?
         var waiters: [Int: CheckedContinuation<Value?, Never>] = [:]
         var nextWaiter = 0
     }
 
-    private let lock = ConditionLock()
-    /// Guarded by `lock`.
-    private var guarded = State()
-
-    private func withLock<T>(_ body: (inout State) -> T) -> T {
-        lock.withLock { body(&guarded) }
-    }
+    private let state = Mutex(State())
 
     /// Creates an unset one-shot.
     init() {}
 
     /// Sets the value (only the first call counts) and resumes every waiter.
     func fulfil(_ value: Value) {
-        let waiters = withLock { state -> [CheckedContinuation<Value?, Never>] in
+        let waiters = state.withLock { state -> [CheckedContinuation<Value?, Never>] in
             guard state.value == nil else { return [] }
             state.value = value
             defer { state.waiters = [:] }
@@ -42,12 +32,12 @@ final class OneShot<Value: Sendable>: @unchecked Sendable {
     }
 
     /// The value if it has been set.
-    var value: Value? { withLock { $0.value } }
+    var value: Value? { state.withLock { $0.value } }
 
     /// Waits for the value; returns `nil` if `timeout` passes first.
     func wait(timeout: Duration? = nil) async -> Value? {
         await withCheckedContinuation { (continuation: CheckedContinuation<Value?, Never>) in
-            let waiter = withLock { state -> Int? in
+            let waiter = state.withLock { state -> Int? in
                 if state.value != nil { return nil }
                 state.nextWaiter += 1
                 state.waiters[state.nextWaiter] = continuation
@@ -59,7 +49,7 @@ final class OneShot<Value: Sendable>: @unchecked Sendable {
             }
             guard let timeout else { return }
             DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(clamping: timeout.nanoseconds))) {
-                let expired = self.withLock { $0.waiters.removeValue(forKey: waiter) }
+                let expired = self.state.withLock { $0.waiters.removeValue(forKey: waiter) }
                 expired?.resume(returning: nil)
             }
         }
