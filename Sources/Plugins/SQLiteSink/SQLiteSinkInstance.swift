@@ -188,7 +188,8 @@ final class SQLiteSinkInstance {
             }
             // Every field has its column: no JSON copy, '' (schema 2). A field this schema has no column for (from
             // a newer host) is kept in the row's event_json instead of being lost.
-            bindText(hasFieldWithoutColumn ? json(of: pointer) : Self.emptyText, statement, Self.eventJSONParameter)
+            let json = hasFieldWithoutColumn ? sensor_event_json(host, pointer) : Self.emptyText
+            bindText(json, statement, Self.eventJSONParameter)
             try run(statement)
         } else if event.kind.equals("session_closed") {
             let statement = statements.closeSession
@@ -209,17 +210,6 @@ final class SQLiteSinkInstance {
         }
     }
 
-    /// The event's JSON: the host leaves `json` empty for this plugin (`SENSOR_PLUGIN_JSON_ON_REQUEST`) and builds
-    /// it on request; a host older than ABI 1.1 ignores the flag and fills it in.
-    private func json(of pointer: UnsafePointer<sensor_event>) -> sensor_str {
-        let event = pointer.pointee
-        guard event.json.len == 0 else { return event.json }
-        let api = host.pointee
-        let end = MemoryLayout<sensor_host_api>.offset(of: \.event_json)! + MemoryLayout.size(ofValue: api.event_json)
-        guard Int(api.struct_size) >= end, let eventJSON = api.event_json else { return event.json }
-        return eventJSON(api.host_context, pointer)
-    }
-
     private func writeOther(_ pointer: UnsafePointer<sensor_event>) throws(SQLiteError) {
         let event = pointer.pointee
         let statement = statements.insertOther
@@ -227,7 +217,8 @@ final class SQLiteSinkInstance {
         bindText(event.kind, statement, 2)
         bindText(event.sensor_id, statement, 3)
         sqlite3_bind_int64(statement, 4, event.time_unix_micros)
-        let json = json(of: pointer)
+        // The host builds it on request (SENSOR_PLUGIN_JSON_ON_REQUEST); a 1.0 host fills it in anyway.
+        let json = sensor_event_json(host, pointer)
         // other_events.event_json is NOT NULL; only a broken host would leave nothing here.
         bindText(json.ptr == nil ? Self.emptyText : json, statement, 5)
         try run(statement)

@@ -220,6 +220,17 @@ static inline uint32_t sensor_plugin_struct_size(void) { return (uint32_t)sizeof
 static inline uint32_t sensor_event_struct_size(void) { return (uint32_t)sizeof(sensor_event); }
 static inline uint32_t sensor_host_api_struct_size(void) { return (uint32_t)sizeof(sensor_host_api); }
 
+/**
+ * The JSON of `event` for a plugin with SENSOR_PLUGIN_JSON_ON_REQUEST, from inside write_batch: `event->json` when
+ * the host filled it in (a 1.0 host ignores the flag), else built by `host->event_json` (1.1+), else empty.
+ */
+static inline sensor_str sensor_event_json(const sensor_host_api *host, const sensor_event *event) {
+    if (event->json.len > 0 || !SENSOR_HOST_HAS(host, event_json) || host->event_json == NULL) {
+        return event->json;
+    }
+    return host->event_json(host->host_context, event);
+}
+
 /** Finds the field called `name` (NUL-terminated) in an event, or returns NULL. */
 static inline const sensor_field *sensor_event_field(const sensor_event *event, const char *name) {
     for (size_t i = 0; i < event->field_count; i++) {
