@@ -6,12 +6,11 @@ public enum AddressCheck {
     /// Why an entry is not even worth storing, or `nil` when it is (port 0, unspecified, multicast, broadcast).
     public static func storageRefusal(_ address: PeerAddress) -> String? {
         if address.port == 0 { return "port 0" }
+        if address.ip.isUnspecified { return "unspecified address" }
         switch address.ip {
-        case .v4(let a, let b, let c, let d):
-            if a == 0 && b == 0 && c == 0 && d == 0 { return "unspecified address" }
+        case .v4(let a, _, _, _):
             if a >= 224 { return "multicast or reserved address" }
         case .v6(let bytes):
-            if bytes.allSatisfy({ $0 == 0 }) { return "unspecified address" }
             if bytes[0] == 0xff { return "multicast address" }
         }
         return nil

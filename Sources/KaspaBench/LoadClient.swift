@@ -78,6 +78,8 @@ struct LoadClient: Sendable {
         switch outcome {
         case .notConnected(let failure):
             return .failed("connect: \(failure.kind.rawValue)")
+        case .notHTTP2:
+            return .failed("connect: not_http2")
         case .connected(let report, let error):
             return .failed(report.map { "handshake: \($0.handshakeOutcome)" } ?? "stream: \(error ?? "?")")
         }

@@ -32,11 +32,13 @@ struct ProbeFanOutBenchmark {
     /// Sets up the targets, fans out, and tears the targets down.
     func run() async throws -> Measurement {
         let third = probes / 3
+        let nodeIDs = (0..<third).map { _ in LocalVersion.makeID() }
         let nodes = (0..<third).map { index in
             NodeEmulator(
                 address: PeerAddress("127.0.\(10 + index / 250).\(1 + index % 250):0")!,
                 network: .mainnet,
-                userAgent: "/kaspa-bench-node:0.1/"
+                userAgent: "/kaspa-bench-node:0.1/",
+                id: nodeIDs[index]
             )
         }
         let silent = try (0..<third).map { _ in try RawListener(saturated: true) }
@@ -44,20 +46,21 @@ struct ProbeFanOutBenchmark {
             for node in nodes {
                 servers.addTask { try await node.run() }
             }
-            var targets: [PeerAddress] = []
-            for node in nodes {
+            // Each target with the id the inbound peer would have sent: a node's own, random for the others.
+            var targets: [(PeerAddress, [UInt8])] = []
+            for (node, id) in zip(nodes, nodeIDs) {
                 while true {
                     if let address = try? await node.listeningAddress() {
-                        targets.append(address)
+                        targets.append((address, id))
                         break
                     }
                     try await Task.sleep(for: .milliseconds(5))
                 }
             }
-            targets += silent.map(\.address)
+            targets += silent.map { ($0.address, LocalVersion.makeID()) }
             // Nothing listens on 127.0.200.x: refused.
             targets += (0..<(probes - targets.count)).map {
-                PeerAddress("127.0.\(200 + $0 / 250).\(1 + $0 % 250):16111")!
+                (PeerAddress("127.0.\(200 + $0 / 250).\(1 + $0 % 250):16111")!, LocalVersion.makeID())
             }
             let measurement = await fanOut(to: targets)
             for node in nodes { node.stop() }
@@ -66,9 +69,9 @@ struct ProbeFanOutBenchmark {
         }
     }
 
-    private func fanOut(to targets: [PeerAddress]) async -> Measurement {
+    private func fanOut(to targets: [(PeerAddress, [UInt8])]) async -> Measurement {
         var configuration = SensorConfiguration().probing
-        configuration.timeoutMilliseconds = Int(timeout.seconds * 1000)
+        configuration.connectTimeoutMilliseconds = Int(timeout.seconds * 1000)
         configuration.maxConcurrent = targets.count
         configuration.queueCapacity = targets.count
         configuration.allowPrivateTargets = true
@@ -85,10 +88,18 @@ struct ProbeFanOutBenchmark {
         )
         let start = ContinuousClock.now
         return await withTaskGroup(of: (Duration, String).self) { probes in
-            for target in targets {
+            for (target, id) in targets {
                 probes.addTask {
-                    let result = await prober.probe(target)
-                    return (ContinuousClock.now - start, result.classification.rawValue)
+                    // The label counts (it is known at the node's Version), not the polite close after it.
+                    let labelledAt = Mutex<ContinuousClock.Instant?>(nil)
+                    let version = PeerVersion(
+                        LocalVersion(network: .mainnet, userAgent: "/kaspa-bench-peer:0.1/", address: target, id: id)
+                            .message().version)
+                    let result = await prober.probe(prober.request(remoteIP: target.ip, version: version)) { _ in
+                        labelledAt.withLock { $0 = ContinuousClock.now }
+                    }
+                    let at = labelledAt.withLock { $0 } ?? ContinuousClock.now
+                    return (at - start, result.classification.rawValue)
                 }
             }
             var measurement = Measurement(

@@ -22,6 +22,9 @@ struct CheckConfigCommand: AsyncParsableCommand {
             throw ValidationError(error.description)
         }
         print("configuration ok: \(loaded.file ?? "defaults")")
+        for warning in loaded.warnings {
+            print("warning: \(warning)")
+        }
         print(
             "sensor_id \(loaded.configuration.sensor.sensorID), network \(loaded.configuration.network.networkType.wireName)"
         )

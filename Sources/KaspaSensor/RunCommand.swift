@@ -34,6 +34,9 @@ struct RunCommand: AsyncParsableCommand {
         }
         let loaded = try loadConfiguration(file: config, sensorID: sensorID)
         let logger = makeLogger(level: loaded.configuration.sensor.logLevel)
+        for warning in loaded.warnings {
+            logger.warning("\(warning)")
+        }
         do {
             let application = try await SensorApplication(loaded: loaded, logger: logger)
             try await application.run()

@@ -52,6 +52,9 @@ public struct NodeVisitor: Sendable {
         case .notConnected(let failure):
             visit.failure = failure.kind.rawValue
             visit.failureDetail = failure.message
+        case .notHTTP2(let detail):
+            visit.failure = "not_http2"
+            visit.failureDetail = detail
         case .connected(let report, let error):
             if let report, let failure = report.handshakeFailure, report.peerVersion != nil {
                 visit.failure = "handshake_failed"

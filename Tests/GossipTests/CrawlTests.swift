@@ -23,8 +23,9 @@ struct CrawlTests {
         for address in StudyNetwork.refused {
             #expect(nodes[address.description]?.failure == "connection_refused")
         }
+        // TCP open and nothing said: no HTTP/2 SETTINGS, so not a gRPC server (decided fast, not at the node timeout).
         for address in StudyNetwork.silent {
-            #expect(nodes[address.description]?.failure == "no_kaspa_version")
+            #expect(nodes[address.description]?.failure == "not_http2")
         }
         #expect(summary.status == "complete")
         #expect(summary.reachableAddresses == StudyNetwork.count + 1)

@@ -1,4 +1,5 @@
 import KaspaP2P
+import Synchronization
 import Testing
 
 @Suite("Handshake state machine")
@@ -126,5 +127,58 @@ struct HandshakeStateMachineTests {
         }
         #expect(failure.code == .versionTimeout)
         #expect(reject == "timeout expired after 4s")
+    }
+}
+
+@Suite("A session's answers to RequestAddresses")
+struct AddressAnswerTests {
+    @Test("Every RequestAddresses gets exactly one Addresses, as nodes answer crawlers that ask repeatedly")
+    func everyRequestAnswered() async {
+        let (inbound, peer) = AsyncThrowingStream<KaspaMessage, any Error>.makeStream()
+        let written = WrittenMessages()
+        let session = PeerSession(
+            local: LocalVersion(network: .mainnet, userAgent: "/test:1/"),
+            configuration: PeerSessionConfiguration(afterHandshake: .stayConnected, addressRequestRounds: 0),
+            observer: NoSessionObserver())
+        peer.yield(
+            KaspaMessage.with { envelope in
+                envelope.version = .with {
+                    $0.protocolVersion = 10
+                    $0.network = "kaspa-mainnet"
+                    $0.id = .init(LocalVersion.makeID())
+                }
+            })
+        peer.yield(.verack)
+        peer.yield(.ready)
+        for _ in 0..<3 { peer.yield(.requestAddresses) }
+        peer.finish()
+        let report = await session.run(inbound: inbound, writer: MessageWriter { written.append($0) })
+        #expect(report.handshakeCompleted)
+        #expect(report.addressesSent == 3)
+        #expect(written.kinds.filter { $0 == "addresses" }.count == 3)
+    }
+}
+
+/// Collects what a session writes.
+final class WrittenMessages: Sendable {
+    private let messages = Mutex<[KaspaMessage]>([])
+
+    func append(_ message: KaspaMessage) {
+        messages.withLock { $0.append(message) }
+    }
+
+    /// The payload kind of each message written, in order.
+    var kinds: [String] {
+        messages.withLock { list in
+            list.map { message in
+                switch message.payload {
+                case .addresses: "addresses"
+                case .version: "version"
+                case .verack: "verack"
+                case .ready: "ready"
+                default: "other"
+                }
+            }
+        }
     }
 }

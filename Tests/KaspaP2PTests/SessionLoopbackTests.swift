@@ -155,7 +155,7 @@ struct SessionLoopbackTests {
         #expect(failure.message.contains("kaspa-mainnet") && failure.message.contains("kaspa-testnet-10"))
     }
 
-    @Test("Dial failures are classified: refused, timed out, open but silent")
+    @Test("Dial failures are classified: refused, timed out, open but silent, another protocol; port 0 never dialed")
     func dialFailures() async throws {
         let local = LocalVersion(network: .mainnet, userAgent: "/dialer:1/")
         let probe = PeerSessionConfiguration(afterHandshake: .stopAtPeerVersion, addressRequestRounds: 0)
@@ -179,15 +179,39 @@ struct SessionLoopbackTests {
         }
         #expect(timeout.kind == .timedOut)
 
+        var quick = dialer
+        quick.settingsTimeout = .milliseconds(300)
         let mute = try RawListener(saturated: false)
-        let notKaspa = await dialer.dial(
-            mute.address, connectTimeout: .seconds(1), deadline: .milliseconds(500), local: local,
-            configuration: probe)
-        guard case .connected(nil, let error?) = notKaspa else {
-            Issue.record("expected an open but silent target, got \(notKaspa)")
+        let silent = await quick.dial(
+            mute.address, connectTimeout: .seconds(1), deadline: .seconds(20), local: local, configuration: probe)
+        guard case .notHTTP2(let nothing) = silent else {
+            Issue.record("expected an open but silent target, got \(silent)")
             return
         }
-        #expect(error.contains("no result within"))
+        #expect(nothing.contains("nothing was sent within 300 ms"), "\(nothing)")
+
+        // Another protocol answers the HTTP/2 preface with its own words: what it said is the evidence.
+        let web = try RawListener(
+            saturated: false, greeting: Array("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n".utf8))
+        let start = ContinuousClock.now
+        let http1 = await quick.dial(
+            web.address, connectTimeout: .seconds(1), deadline: .seconds(20), local: local, configuration: probe)
+        guard case .notHTTP2(let said) = http1 else {
+            Issue.record("expected an HTTP/1.1 server, got \(http1)")
+            return
+        }
+        #expect(said.contains("\"HTTP/1.1 400 Bad Request\""), "\(said)")
+        // Decided by the first bytes, not by a timeout.
+        #expect(ContinuousClock.now - start < .seconds(5))
+
+        let zero = await dialer.dial(
+            PeerAddress("127.0.0.1:0")!, connectTimeout: .seconds(1), deadline: .seconds(1), local: local,
+            configuration: probe)
+        guard case .notConnected(let never) = zero else {
+            Issue.record("port 0 must never be dialed, got \(zero)")
+            return
+        }
+        #expect(never.message.contains("port 0 is never dialed"))
     }
 
     @Test("The connect timeout counts from the dial, not from when a busy event loop gets to the connect")

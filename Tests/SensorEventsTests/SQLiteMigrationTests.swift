@@ -48,7 +48,7 @@ struct SQLiteMigrationTests {
         try reader.execute("PRAGMA user_version = 1")
     }
 
-    @Test("A version-1 database is migrated to 2: old rows keep everything, new rows go in without a JSON copy")
+    @Test("A version-1 database is migrated to 3: old rows keep everything, new rows go in without a JSON copy")
     func migratesVersion1() async throws {
         let setup = try SQLiteSinkTests.Setup()
         try Self.writeVersion1Database(at: setup.databasePath)
@@ -62,8 +62,16 @@ struct SQLiteMigrationTests {
         #expect(!setup.logs.records(containing: "migrated", sink: "sqlite").isEmpty)
 
         let reader = try SQLiteReader(path: setup.databasePath)
-        #expect(try reader.value("PRAGMA user_version") as? Int64 == 2)
+        #expect(try reader.value("PRAGMA user_version") as? Int64 == 3)
+        // Schema 3's columns were appended (no rebuild); old rows have none of them.
+        let columns = try reader.rows("PRAGMA table_info(connection_events)").compactMap { $0["name"] as? String }
+        for column in [
+            "probe_port_source", "advertised_address_unspecified", "first_bytes", "attempt_count", "last_attempt_at_us",
+        ] {
+            #expect(columns.contains(column), "missing column \(column)")
+        }
         let old = try #require(try reader.rows("SELECT * FROM connection_events WHERE event_id = 'old-event'").first)
+        #expect((old["probe_port_source"] ?? nil) == nil)
         #expect(old["sequence"] as? Int64 == 7)
         #expect(old["remote_ip"] as? String == "192.0.2.1")
         #expect(old["peer_id"] as? String == "old-peer")

@@ -86,7 +86,7 @@ struct SQLiteSinkTests {
 
         let reader = try SQLiteReader(path: setup.databasePath)
         #expect(try reader.value("PRAGMA journal_mode") as? String == "wal")
-        #expect(try reader.value("PRAGMA user_version") as? Int64 == 2)
+        #expect(try reader.value("PRAGMA user_version") as? Int64 == 3)
         let rows = try reader.rows("SELECT * FROM connection_events")
         #expect(rows.count == connections.count)
         var byID: [String: [String: (any Sendable)?]] = [:]
@@ -161,7 +161,7 @@ struct SQLiteSinkTests {
         try SQLiteReader(path: setup.databasePath).execute("PRAGMA user_version = 99")
         let error = try await #require(throws: PluginLoadError.self) { try await setup.start() }
         #expect(error.code == .badConfig)
-        #expect(!setup.logs.records(containing: "has schema version 99, newer than the 2").isEmpty)
+        #expect(!setup.logs.records(containing: "has schema version 99, newer than the 3").isEmpty)
     }
 
     /// Invalid `[sink.config]` lines and the reason the plugin must log.

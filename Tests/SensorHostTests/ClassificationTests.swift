@@ -7,7 +7,9 @@ import Testing
 struct ClassificationTests {
     @Test("Refused → private; SYN dropped twice → private after a retry; TCP open but no Kaspa → unknown")
     func labels() async throws {
-        try await SensorHarness.withSensor(["probing": ["timeout_ms": "400", "cache_ttl_secs": "0"]]) { sensor in
+        try await SensorHarness.withSensor([
+            "probing": ["connect_timeout_ms": "400", "http2_timeout_ms": "400", "cache_ttl_secs": "0"]
+        ]) { sensor in
             let closed = RawListener.closedPort()
             let saturated = try RawListener(saturated: true)
             let mute = try RawListener(saturated: false)
@@ -27,7 +29,8 @@ struct ClassificationTests {
             #expect(byPeer["1"]?["probe_outcome"] == "timed_out")
             #expect(byPeer["1"]?["probe_attempts"] == "2")
             #expect(byPeer["2"]?["classification"] == "unknown")
-            #expect(byPeer["2"]?["probe_outcome"] == "tcp_open_no_version")
+            #expect(byPeer["2"]?["probe_outcome"] == "not_http2")
+            #expect(byPeer["2"]?["probe_error"]?.contains("nothing was sent within 400 ms") == true)
             for row in rows {
                 #expect(row["probe_error"]?.isEmpty == false)
                 #expect(row["probe_target"]?.hasPrefix("127.0.0.1:") == true)
@@ -38,7 +41,7 @@ struct ClassificationTests {
     @Test("Probes are bounded (a full queue says so) and a slow probe never delays the handshake")
     func boundedProbes() async throws {
         try await SensorHarness.withSensor([
-            "probing": ["timeout_ms": "2000", "max_concurrent": "1", "queue_capacity": "0"]
+            "probing": ["connect_timeout_ms": "2000", "max_concurrent": "1", "queue_capacity": "0"]
         ]) { sensor in
             let first = try RawListener(saturated: true)
             let second = try RawListener(saturated: true)
@@ -79,7 +82,7 @@ struct ClassificationTests {
 
     @Test("An advertised IP different from the remote IP is recorded, but only the remote IP is dialed")
     func noReflection() async throws {
-        try await SensorHarness.withSensor(["probing": ["timeout_ms": "400"]]) { sensor in
+        try await SensorHarness.withSensor(["probing": ["connect_timeout_ms": "400"]]) { sensor in
             let closed = RawListener.closedPort()
             let run = try await sensor.pythonClient(["--scenario", "node", "--advertise", "203.0.113.9:\(closed.port)"])
             #expect(run.status == 0, "\(run.output)")
@@ -102,7 +105,9 @@ struct ClassificationTests {
         try await SensorHarness.withSensor { sensor in
             let node = try await PythonListener(["server", "--listen", "127.0.0.1:0"])
             for _ in 0..<2 {
-                let run = try await sensor.pythonClient(["--scenario", "node", "--advertise", "127.0.0.1:\(node.port)"])
+                let run = try await sensor.pythonClient([
+                    "--scenario", "node", "--advertise", "127.0.0.1:\(node.port)", "--id-hex", node.id,
+                ])
                 #expect(run.status == 0, "\(run.output)")
             }
             let rows = try await sensor.waitForRows(2)
@@ -119,7 +124,7 @@ struct ClassificationTests {
             let node = try await PythonListener(["server", "--listen", "127.0.0.1:0"])
             let run = try await PythonPeer.run([
                 "client", "--target", "127.0.0.1:\(sensor.p2p.port)", "--scenario", "node",
-                "--advertise", "127.0.0.1:\(node.port)",
+                "--advertise", "127.0.0.1:\(node.port)", "--id-hex", node.id,
             ])
             #expect(run.status == 0, "\(run.output)")
             let row = try #require(try await sensor.waitForRows().first)
@@ -135,7 +140,7 @@ struct ClassificationTests {
             let node = try await PythonListener(["server", "--listen", "[::1]:0"])
             let run = try await PythonPeer.run([
                 "client", "--target", "[::1]:\(sensor.p2p.port)", "--scenario", "node", "--advertise",
-                "[::1]:\(node.port)",
+                "[::1]:\(node.port)", "--id-hex", node.id,
             ])
             #expect(run.status == 0, "\(run.output)")
             let row = try #require(try await sensor.waitForRows().first)

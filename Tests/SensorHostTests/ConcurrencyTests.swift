@@ -7,7 +7,7 @@ struct ConcurrencyTests {
     func manyPeers() async throws {
         let peers = 200
         try await SensorHarness.withSensor([
-            "probing": ["timeout_ms": "2000"],
+            "probing": ["connect_timeout_ms": "2000"],
             "session": ["linger_ms": "0", "address_wait_ms": "500"],
         ]) { sensor in
             let dialer = KaspaDialer(maxMessageBytes: 32 << 20)

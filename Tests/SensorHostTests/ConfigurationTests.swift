@@ -45,7 +45,11 @@ struct ConfigurationTests {
         #expect(configuration.sensor.sensorID == "sensor-001")
         #expect(configuration.network.listenAddresses == ["0.0.0.0:16111"])
         #expect(configuration.network.networkType == .mainnet)
-        #expect(configuration.probing.timeoutMilliseconds == 5000)
+        // The seed's timeout_ms still loads: it sets the connect timeout, with a warning naming the file.
+        #expect(configuration.probing.connectTimeoutMilliseconds == 5000)
+        #expect(configuration.probing.versionTimeoutMilliseconds == 20_000)
+        #expect(loaded.warnings.count == 1)
+        #expect(loaded.warnings.first?.hasPrefix("\(path): [probing] timeout_ms is deprecated") == true)
         #expect(configuration.export.endpoint == "https://api.example.com/events")
         #expect(
             loaded.resolve(configuration.database.path) == (path as NSString).deletingLastPathComponent
@@ -91,7 +95,8 @@ struct ConfigurationTests {
                 "KASPA_SENSOR_SENSOR_SENSOR_ID": "from-env",
             ]
         )
-        #expect(loaded.configuration.probing.timeoutMilliseconds == 750)
+        #expect(loaded.configuration.probing.connectTimeoutMilliseconds == 750)
+        #expect(loaded.warnings.contains { $0.hasPrefix("environment variable KASPA_SENSOR_PROBING_TIMEOUT_MS:") })
         #expect(loaded.configuration.network.networkType == .testnet10)
         #expect(loaded.configuration.sensor.sensorID == "from-env")
         let cli = try ConfigurationLoader.load(file: path, environment: [:], sensorID: "aws-us-east-1")
@@ -109,7 +114,10 @@ struct ConfigurationTests {
         let path = try write(ConfigurationTemplate.sensorFile())
         let loaded = try ConfigurationLoader.load(file: path, environment: [:])
         #expect(loaded.configuration.sensor.sensorID == SensorConfiguration().sensor.sensorID)
-        #expect(loaded.configuration.probing.timeoutMilliseconds == 5000)
+        #expect(loaded.configuration.probing.connectTimeoutMilliseconds == 3000)
+        #expect(loaded.configuration.probing.versionTimeoutMilliseconds == 20_000)
+        #expect(loaded.configuration.probing.http2TimeoutMilliseconds == 2000)
+        #expect(loaded.warnings.isEmpty, "the generated file uses no deprecated key")
         let plugins = try PluginsFile(
             parsing: ConfigurationTemplate.pluginsFile(), file: "plugins.toml", directory: "/tmp")
         #expect(plugins.sinks.map(\.name) == ["sqlite"])

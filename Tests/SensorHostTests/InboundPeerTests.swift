@@ -13,6 +13,7 @@ struct InboundPeerTests {
         try await SensorHarness.withSensor { sensor in
             let node = try await PythonListener([
                 "server", "--listen", "127.0.0.1:0", "--user-agent", "/probe-target:1/",
+                "--id-hex", "00112233445566778899aabbccddeeff",
             ])
             let run = try await sensor.pythonClient([
                 "--scenario", "node", "--user-agent", compressibleUserAgent, "--advertise", "127.0.0.1:\(node.port)",
@@ -138,6 +139,49 @@ struct InboundPeerTests {
             let metrics = try await sensor.get("/metrics").body
             #expect(metrics.contains("sensor_tcp_connections_total 1"))
             #expect(metrics.contains("sensor_connections_total 0"))
+            // Not only a counter: the attempt is an event, never probed (no Version, no id to verify).
+            let row = try #require(try await sensor.waitForRows(where: "handshake_outcome = 'silent_tcp'").first)
+            #expect(row["remote_ip"] == "127.0.0.1")
+            #expect(row["classification"] == "unknown")
+            #expect(row["probe_outcome"] == "no_peer_version")
+            #expect(row["probe_attempts"] == nil)
+            #expect(row["disconnect_reason"] == "silent_timeout")
+            #expect(row["attempt_count"] == "1")
+            #expect(row["event_json"] == "", "every field has its column")
+        }
+    }
+
+    @Test("Another protocol is an event with what it sent; a flood from one source is summarised, none uncounted")
+    func otherProtocolsAndFloods() async throws {
+        try await SensorHarness.withSensor([
+            "handshake": ["version_timeout_ms": "2000"], "network": ["attempt_summary_secs": "600"],
+        ]) { sensor in
+            let address = sensor.p2p
+            let request = Array("GET /metrics HTTP/1.1\r\nHost: sensor\r\n\r\n".utf8)
+            let closed = await Task.detached { SilentClient.secondsUntilClosed(address, limit: 10, sending: request) }
+                .value
+            #expect(closed != nil, "the sensor kept an HTTP/1.1 client's connection open")
+            let web = try #require(try await sensor.waitForRows(where: "handshake_outcome = 'not_http2'").first)
+            #expect(web["first_bytes"] == "\"GET /metrics HTTP/1.1\" (39 bytes)")
+            #expect(web["handshake_error"]?.contains("not HTTP/2") == true)
+            #expect(web["probe_outcome"] == "no_peer_version")
+
+            // 40 more HTTP/1.1 clients from the same IP in the same interval: one summary row counts them all.
+            // (One after the other on one thread: the blocking clients must not take the sensor's threads.)
+            let answered = await Task.detached {
+                (0..<40).filter { _ in SilentClient.secondsUntilClosed(address, limit: 10, sending: request) != nil }
+                    .count
+            }.value
+            #expect(answered == 40)
+            // The summary is written when the interval ends or, as here, at shutdown.
+            await sensor.group.triggerGracefulShutdown()
+            let rows = try await sensor.waitForRows(2, where: "handshake_outcome = 'not_http2'")
+            #expect(rows.count == 2)
+            let summary = try #require(rows.first { $0["attempt_count"] != "1" })
+            #expect(summary["attempt_count"] == "40")
+            #expect(summary["remote_ip"] == "127.0.0.1")
+            #expect(summary["first_bytes"] == "\"GET /metrics HTTP/1.1\" (39 bytes)")
+            #expect(Int64(summary["last_attempt_at_us"] ?? "") ?? 0 >= Int64(summary["connected_at_us"] ?? "") ?? .max)
         }
     }
 

@@ -9,7 +9,8 @@ struct SessionPolicyTests {
         try await SensorHarness.withSensor(["session": ["mode": "\"stay\""]]) { sensor in
             let node = try await PythonListener(["server", "--listen", "127.0.0.1:0"])
             async let client = sensor.pythonClient([
-                "--scenario", "node", "--advertise", "127.0.0.1:\(node.port)", "--hold-seconds", "3",
+                "--scenario", "node", "--advertise", "127.0.0.1:\(node.port)", "--id-hex", node.id, "--hold-seconds",
+                "3",
             ])
             let open = try #require(try await sensor.waitForRows(where: "session_open = 1").first)
             #expect(open["classification"] == "public")
@@ -29,7 +30,8 @@ struct SessionPolicyTests {
         try await SensorHarness.withSensor(["session": ["linger_ms": "300"]]) { sensor in
             let node = try await PythonListener(["server", "--listen", "127.0.0.1:0"])
             let run = try await sensor.pythonClient([
-                "--scenario", "node", "--advertise", "127.0.0.1:\(node.port)", "--hold-seconds", "10",
+                "--scenario", "node", "--advertise", "127.0.0.1:\(node.port)", "--id-hex", node.id, "--hold-seconds",
+                "10",
             ])
             // The peer wanted to stay 10 s; the sensor left first, politely, after the linger.
             #expect(run.event("pong_received")?["matches"] as? Bool == true, "\(run.output)")
@@ -44,9 +46,11 @@ struct SessionPolicyTests {
 
     @Test("Prometheus metrics carry the seed's names and count what happened; /health answers")
     func metrics() async throws {
-        try await SensorHarness.withSensor(["probing": ["timeout_ms": "400"]]) { sensor in
+        try await SensorHarness.withSensor(["probing": ["connect_timeout_ms": "400"]]) { sensor in
             let node = try await PythonListener(["server", "--listen", "127.0.0.1:0"])
-            _ = try await sensor.pythonClient(["--scenario", "node", "--advertise", "127.0.0.1:\(node.port)"])
+            _ = try await sensor.pythonClient([
+                "--scenario", "node", "--advertise", "127.0.0.1:\(node.port)", "--id-hex", node.id,
+            ])
             _ = try await sensor.pythonClient([
                 "--scenario", "node", "--advertise", "127.0.0.1:\(RawListener.closedPort().port)",
             ])

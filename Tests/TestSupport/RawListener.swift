@@ -14,7 +14,9 @@ public final class RawListener: @unchecked Sendable {
     public let address: PeerAddress
 
     /// `saturated`: listen with backlog 0 and fill the queue with one connection that is never accepted.
-    public init(saturated: Bool) throws {
+    /// Otherwise every connection is accepted and sent `greeting` (nothing by default: a mute listener), as
+    /// another protocol's server would greet a client, and then never written to again.
+    public init(saturated: Bool, greeting: [UInt8] = []) throws {
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -43,8 +45,14 @@ public final class RawListener: @unchecked Sendable {
             // Accept in the background so connections complete, and never write anything.
             let fd = listener
             Thread.detachNewThread {
-                // Ends when deinit closes the listener.
-                while accept(fd, nil, nil) >= 0 {}
+                // Ends when deinit closes the listener. Accepted sockets stay open until the peer closes them.
+                while true {
+                    let connection = accept(fd, nil, nil)
+                    guard connection >= 0 else { break }
+                    if !greeting.isEmpty {
+                        _ = greeting.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                    }
+                }
             }
         }
     }
@@ -71,11 +79,12 @@ public final class RawListener: @unchecked Sendable {
     }
 }
 
-/// Opens a TCP connection that never sends anything and reports how long until the other side closes it.
+/// Opens a TCP connection that sends nothing (or only `sending`, as another protocol's client would) and
+/// reports how long until the other side closes it.
 public enum SilentClient {
     /// Seconds until the peer at `address` closed the connection, or `nil` if it was still open after `limit`
     /// seconds (or the connect failed).
-    public static func secondsUntilClosed(_ address: PeerAddress, limit: Double) -> Double? {
+    public static func secondsUntilClosed(_ address: PeerAddress, limit: Double, sending: [UInt8] = []) -> Double? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var target = sockaddr_in()
@@ -88,6 +97,9 @@ public enum SilentClient {
             }
         }
         guard connected == 0 else { return nil }
+        if !sending.isEmpty {
+            _ = sending.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        }
         var timeout = timeval(tv_sec: Int(limit.rounded(.up)), tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let start = Date()

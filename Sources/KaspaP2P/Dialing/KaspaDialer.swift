@@ -1,3 +1,4 @@
+import AsyncAlgorithms
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 public import NIOCore
@@ -9,7 +10,12 @@ import Synchronization
 ///
 /// The TCP connection is made by the dialer itself (SwiftNIO `ClientBootstrap`) and then handed to grpc-swift's
 /// `WrappedChannel` transport, so a refused, timed-out or unreachable connect is reported precisely
-/// (``DialFailure``) and a target whose TCP port is open but which never speaks Kaspa is told apart from it.
+/// (``DialFailure``), a listener that is no HTTP/2 server is told apart within a second or so
+/// (``Outcome/notHTTP2(_:)``), and a gRPC server that never speaks Kaspa is told apart from both.
+///
+/// Every dial ends politely: once the session is over, our request stream is ended (HTTP/2 END_STREAM) and the
+/// node's side is read to its end for up to ``closeWait``, so a node logs an ordinary closed stream, not a reset.
+/// Port 0 is never dialed.
 public struct KaspaDialer: Sendable {
     /// The event loops connections run on.
     public var eventLoopGroup: any EventLoopGroup
@@ -22,26 +28,39 @@ public struct KaspaDialer: Sendable {
     /// answers (load generators use this to cost a server as real nodes do). By default our messages go
     /// uncompressed and uncompressed answers are asked for (``UncompressedAnswers``), which every node accepts.
     public var gzipLikeNodes: Bool
+    /// How long the listener may take to send its HTTP/2 SETTINGS after the TCP connect; an HTTP/2 server sends
+    /// them at once, so a listener that sends nothing or something else in this time is ``Outcome/notHTTP2(_:)``.
+    public var settingsTimeout: Duration
+    /// After the session, how long to wait for the node to end its side of the stream before giving up on it.
+    public var closeWait: Duration
 
     /// Creates a dialer.
     public init(
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         maxMessageBytes: Int,
         sourceIP: IPAddress? = nil,
-        gzipLikeNodes: Bool = false
+        gzipLikeNodes: Bool = false,
+        settingsTimeout: Duration = .seconds(2),
+        closeWait: Duration = .seconds(2)
     ) {
         self.eventLoopGroup = eventLoopGroup
         self.maxMessageBytes = maxMessageBytes
         self.sourceIP = sourceIP
         self.gzipLikeNodes = gzipLikeNodes
+        self.settingsTimeout = settingsTimeout
+        self.closeWait = closeWait
     }
 
-    /// The outcome of a dial: either no TCP connection, or a connection and what the session made of it.
+    /// The outcome of a dial: no TCP connection, a listener that is not an HTTP/2 server, or a connection and what
+    /// the session made of it.
     public enum Outcome: Sendable {
-        /// TCP failed.
+        /// TCP failed (or the target's port is 0, which is never dialed).
         case notConnected(DialFailure)
-        /// TCP connected; `report` is `nil` when the peer never opened the gRPC stream (no HTTP/2, no response
-        /// headers) before `deadline`, with `error` saying what happened instead.
+        /// TCP connected, but the listener sent no HTTP/2 SETTINGS in time or sent something else; the text says
+        /// what it sent (``FirstBytes``), e.g. an HTTP/1.1 status line.
+        case notHTTP2(String)
+        /// An HTTP/2 server answered; `report` is `nil` when the gRPC stream did not open (no response headers)
+        /// before `deadline`, with `error` saying what happened instead.
         case connected(report: SessionReport?, error: String?)
     }
 
@@ -55,14 +74,19 @@ public struct KaspaDialer: Sendable {
         configuration: PeerSessionConfiguration,
         observer: any PeerSessionObserver = NoSessionObserver()
     ) async -> Outcome {
+        guard target.port != 0 else {
+            return .notConnected(DialFailure(.other, "port 0 is never dialed (it means \"no address\")"))
+        }
         let start = ContinuousClock.now
         let transport: HTTP2ClientTransport.WrappedChannel
+        let verdict = ServerSettingsCheck.Verdict()
         do {
-            transport = try await connect(target, timeout: connectTimeout)
+            transport = try await connect(target, timeout: connectTimeout, verdict: verdict)
         } catch {
             return .notConnected(Self.classify(error))
         }
         let remaining = deadline - (ContinuousClock.now - start)
+        let outcome: Outcome
         do {
             let report = try await withDeadline(remaining) {
                 try await self.runSession(
@@ -72,15 +96,23 @@ public struct KaspaDialer: Sendable {
                     observer: observer
                 )
             }
-            return .connected(report: report, error: nil)
+            outcome = .connected(report: report, error: nil)
         } catch let error as DeadlineExceeded {
-            return .connected(report: nil, error: error.description)
+            outcome = .connected(report: nil, error: error.description)
         } catch {
-            return .connected(report: nil, error: String(describing: error))
+            outcome = .connected(report: nil, error: String(describing: error))
         }
+        if case .connected(let report, _) = outcome, report?.peerVersion == nil, let reason = verdict.notHTTP2 {
+            return .notHTTP2(reason)
+        }
+        return outcome
     }
 
-    private func connect(_ target: PeerAddress, timeout: Duration) async throws -> HTTP2ClientTransport.WrappedChannel {
+    private func connect(
+        _ target: PeerAddress,
+        timeout: Duration,
+        verdict: ServerSettingsCheck.Verdict
+    ) async throws -> HTTP2ClientTransport.WrappedChannel {
         let address = try SocketAddress(ipAddress: target.ip.description, port: Int(target.port))
         let source = try sourceIP.map { try SocketAddress(ipAddress: $0.description, port: 0) }
         let group = eventLoopGroup
@@ -98,6 +130,7 @@ public struct KaspaDialer: Sendable {
         // thousand probes at once) delays by tens of milliseconds; this deadline counts from the call instead.
         let deadline = NIODeadline.now() + TimeAmount(timeout)
         let expired = ConnectDeadlineFlag()
+        let settingsTimeout = TimeAmount(self.settingsTimeout)
         do {
             return try await HTTP2ClientTransport.WrappedChannel.wrapping(config: config) { configure in
                 var bootstrap = ClientBootstrap(group: group)
@@ -111,6 +144,12 @@ public struct KaspaDialer: Sendable {
                         guard !channel.isActive else { return }
                         expired.value.store(true, ordering: .relaxed)
                         channel.close(promise: nil)
+                    }
+                    do {
+                        try channel.pipeline.syncOperations.addHandler(
+                            ServerSettingsCheck(timeout: settingsTimeout, verdict: verdict))
+                    } catch {
+                        return channel.eventLoop.makeFailedFuture(error)
                     }
                     return configure(channel)
                 }
@@ -142,16 +181,40 @@ public struct KaspaDialer: Sendable {
                     try await writer.write(message)
                 }
             }
+            let closeWait = self.closeWait
             return try await p2p.messageStream(request: request, options: options) { response in
-                let session = PeerSession(local: local, configuration: configuration, observer: observer)
-                // An outbound session waits for no probe of its own: it closes once the exchange and linger are over.
-                session.release()
-                let report = await session.run(
-                    inbound: response.messages,
-                    writer: MessageWriter { message in continuation.yield(message) }
-                )
-                continuation.finish()
-                return report
+                // The node's messages reach the session through a channel (back-pressured: one message at a
+                // time), so that once the session is over the rest of the node's stream can still be read to
+                // its end: a graceful close instead of a reset.
+                let inbound = AsyncThrowingChannel<KaspaMessage, any Error>()
+                return await withTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        do {
+                            for try await message in response.messages {
+                                await inbound.send(message)
+                            }
+                            inbound.finish()
+                        } catch {
+                            inbound.fail(error)
+                        }
+                    }
+                    let session = PeerSession(local: local, configuration: configuration, observer: observer)
+                    // An outbound session waits for no probe of its own: it closes once the exchange and linger
+                    // are over.
+                    session.release()
+                    let report = await session.run(
+                        inbound: inbound,
+                        writer: MessageWriter { message in continuation.yield(message) }
+                    )
+                    // END_STREAM on our side; the node then ends its own side. Whatever it still sends is
+                    // drained (the channel is finished, so nothing waits for the session any more).
+                    continuation.finish()
+                    inbound.finish()
+                    group.addTask { try? await Task.sleep(for: closeWait) }
+                    _ = await group.next()
+                    group.cancelAll()
+                    return report
+                }
             }
         }
     }

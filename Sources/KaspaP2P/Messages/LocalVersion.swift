@@ -1,7 +1,9 @@
 public import Foundation
 
-/// What this side says about itself in its `Version` message. A fresh ``LocalVersion`` (with a fresh ``id``) is
-/// made for every connection so that a dial-back never collides with the peer's other connection to us.
+/// What this side says about itself in its `Version` message. The sensor makes a fresh ``LocalVersion`` (with a
+/// fresh ``id``) for every connection, so that a dial-back never collides with the peer's other connection to us
+/// (a node refuses a second connection with the same id from the same IP). A node, by contrast, sends one id on
+/// every connection of its process; a stand-in for a node passes that id.
 public struct LocalVersion: Sendable, Hashable {
     /// The protocol version every node since v0.13 accepts: 10 (§4.3 of the protocol notes).
     public static let defaultProtocolVersion: UInt32 = 10
@@ -21,17 +23,18 @@ public struct LocalVersion: Sendable, Hashable {
     /// Whether to ask the peer not to relay transactions (nodes store but do not honour it).
     public var disableRelayTx: Bool
 
-    /// Creates a version with a fresh random id.
+    /// Creates a version with `id`, by default a fresh random one.
     public init(
         network: KaspaNetwork,
         userAgent: String,
         address: PeerAddress? = nil,
         protocolVersion: UInt32 = LocalVersion.defaultProtocolVersion,
-        disableRelayTx: Bool = true
+        disableRelayTx: Bool = true,
+        id: [UInt8] = LocalVersion.makeID()
     ) {
         self.protocolVersion = protocolVersion
         self.network = network
-        self.id = Self.makeID()
+        self.id = id
         self.userAgent = userAgent
         self.address = address
         self.disableRelayTx = disableRelayTx

@@ -8,8 +8,12 @@ public struct PeerVersion: Sendable, Hashable {
     public var id: [UInt8]
     /// The user agent, truncated to 256 bytes.
     public var userAgent: String
-    /// `Version.address` when present and valid.
+    /// `Version.address` when present, valid and an address: `nil` when absent, malformed or "no address".
     public var address: PeerAddress?
+    /// True when `Version.address` was present but said "no address": an unspecified IP (`0.0.0.0`, `::`,
+    /// `::ffff:0.0.0.0`) or port 0. The Go kaspad sends `::ffff:0.0.0.0` port 0 whenever it knows no external
+    /// address, so this is an ordinary Version, accepted like one without an address.
+    public var addressUnspecified = false
     /// Why `Version.address` is present but unusable, if it is.
     public var addressError: String?
     /// The `services` bit field (nodes send 0).
@@ -33,6 +37,8 @@ public struct PeerVersion: Sendable, Hashable {
         subnetworkID = message.hasSubnetworkID ? Array(message.subnetworkID.bytes) : nil
         if message.hasAddress {
             switch message.address.peerAddress() {
+            case .success(let address) where address.ip.isUnspecified || address.port == 0:
+                addressUnspecified = true
             case .success(let address): self.address = address
             case .failure(let error): addressError = error.message
             }

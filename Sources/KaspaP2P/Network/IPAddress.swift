@@ -64,6 +64,11 @@ public enum IPAddress: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// True for `0.0.0.0`, `::` and `::ffff:0.0.0.0`: "no address", as nodes that know none advertise it.
+    public var isUnspecified: Bool {
+        bytes.allSatisfy { $0 == 0 } || canonical == .v4(0, 0, 0, 0)
+    }
+
     /// True for IPv4.
     public var isIPv4: Bool {
         if case .v4 = self { return true }

@@ -147,17 +147,15 @@ final class Conversation: Sendable {
             try await writer.write(.pong(nonce: ping.nonce))
             state.withLock { $0.pingsAnswered += 1 }
         case .requestAddresses:
-            // Exactly one Addresses per connection: a second one makes the reference node disconnect.
-            let alreadySent = state.withLock { $0.addressesSent > 0 }
-            if !alreadySent {
-                let addresses = await observer.addressesToAdvertise()
-                try await writer.write(.addresses(Array(addresses.prefix(1000))))
-                state.withLock {
-                    $0.addressesSent += 1
-                    $0.peerRequestAnswered = true
-                }
-                checkExchangeDone(session)
+            // Every RequestAddresses gets exactly one Addresses, as nodes answer them (crawlers ask repeatedly and
+            // wait for each answer). Only an *unsolicited* Addresses makes a node disconnect.
+            let addresses = await observer.addressesToAdvertise()
+            try await writer.write(.addresses(Array(addresses.prefix(1000))))
+            state.withLock {
+                $0.addressesSent += 1
+                $0.peerRequestAnswered = true
             }
+            checkExchangeDone(session)
         case .addresses(let list):
             var valid: [PeerAddress] = []
             var invalid = 0

@@ -54,7 +54,7 @@ public protocol PeerSessionObserver: Sendable {
     func handshakeCompleted() async
     /// An Addresses message arrived; `invalid` entries were skipped.
     func addressesReceived(_ addresses: [PeerAddress], invalid: Int, from peer: PeerVersion?) async
-    /// The addresses to put in our single Addresses reply to the peer's RequestAddresses (at most 1000).
+    /// The addresses to put in our Addresses reply to one of the peer's RequestAddresses (at most 1000).
     func addressesToAdvertise() async -> [PeerAddress]
     /// Whether to send another RequestAddresses after `rounds` answered ones (still bounded by
     /// ``PeerSessionConfiguration/addressRequestRounds``); e.g. false once a round brought nothing new.

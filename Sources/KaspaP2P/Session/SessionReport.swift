@@ -14,7 +14,7 @@ public struct SessionReport: Sendable {
     public var messagesReceived: Int
     /// Pings answered with a Pong.
     public var pingsAnswered: Int
-    /// Addresses messages sent (at most one, in reply to the peer's RequestAddresses).
+    /// Addresses messages sent (one in reply to each of the peer's RequestAddresses).
     public var addressesSent: Int
     /// Addresses received from the peer (valid entries).
     public var addressesReceived: Int

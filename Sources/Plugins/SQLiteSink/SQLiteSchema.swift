@@ -65,6 +65,18 @@ enum SQLiteSchema {
         // (nothing is lost) and is '' otherwise. No statement: rows written before keep their copy, and a large
         // database is not rebuilt (which could outlast create()'s timeout); the version records the change.
         Migration(version: 2, addedFieldColumns: [], statements: []),
+        // The label's evidence (where the probed port came from, a Version that named no address) and the
+        // connections that never opened a gRPC stream (what they sent, and how many attempts a summary row
+        // stands for). Columns are appended, so a large database migrates at once and rows keep an empty
+        // event_json.
+        Migration(
+            version: 3,
+            addedFieldColumns: [
+                ("probe_port_source", "TEXT"), ("advertised_address_unspecified", "INTEGER"),
+                ("first_bytes", "TEXT"), ("attempt_count", "INTEGER"), ("last_attempt_at_us", "INTEGER"),
+            ].map { FieldColumn(name: $0.0, type: $0.1) },
+            statements: []
+        ),
     ]
 
     /// The newest schema version this plugin knows.

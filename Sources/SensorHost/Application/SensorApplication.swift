@@ -96,6 +96,10 @@ public final class SensorApplication: Sendable {
             maxMessageBytes: configuration.network.maxMessageBytes,
             silentConnectionTimeout: .milliseconds(configuration.handshake.versionTimeoutMilliseconds),
             metrics: metrics,
+            attempts: ConnectionAttemptLog(
+                sensorID: configuration.sensor.sensorID, network: configuration.network.networkType,
+                interval: .seconds(configuration.network.attemptSummarySeconds), events: dispatcher,
+                metrics: metrics),
             logger: logger
         )
         if configuration.metrics.enabled, let address = PeerAddress(configuration.metrics.address) {
@@ -156,7 +160,7 @@ public final class SensorApplication: Sendable {
         var visit = CrawlConfiguration(network: configuration.network.networkType, userAgent: userAgent)
         visit.nodeTimeout = .milliseconds(announce.timeoutMilliseconds)
         visit.connectTimeout = .milliseconds(
-            min(announce.timeoutMilliseconds, configuration.probing.timeoutMilliseconds))
+            min(announce.timeoutMilliseconds, configuration.probing.connectTimeoutMilliseconds))
         visit.addressRounds = max(configuration.session.addressRequestRounds, 1)
         visit.roundSpacing = .milliseconds(configuration.session.addressRequestSpacingMilliseconds)
         visit.allowPrivateTargets = configuration.probing.allowPrivateTargets

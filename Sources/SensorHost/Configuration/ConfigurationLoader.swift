@@ -10,6 +10,9 @@ public struct LoadedConfiguration: Sendable {
     public var file: String?
     /// The folder relative paths are resolved against: the file's folder, else the working directory.
     public var directory: String
+    /// What the operator should change although the configuration loaded (deprecated keys), each naming where
+    /// the key was set; logged at startup and printed by `check-config`.
+    public var warnings: [String] = []
 
     /// Resolves `path` against ``directory`` unless it is absolute.
     public func resolve(_ path: String) -> String {
@@ -27,6 +30,7 @@ public enum ConfigurationLoader {
         sensorID: String? = nil
     ) throws(ConfigurationError) -> LoadedConfiguration {
         var configuration = SensorConfiguration()
+        var warnings: [String] = []
         var directory = FileManager.default.currentDirectoryPath
         if let file {
             let text: String
@@ -36,26 +40,29 @@ public enum ConfigurationLoader {
                 throw ConfigurationError(
                     file: file, key: "", reason: "cannot read the file (\(error.localizedDescription))")
             }
-            try apply(toml: text, file: file, to: &configuration)
+            try apply(toml: text, file: file, to: &configuration, warnings: &warnings)
             let absolute = file.hasPrefix("/") ? file : (directory as NSString).appendingPathComponent(file)
             directory = (absolute as NSString).deletingLastPathComponent
         }
-        try applyEnvironment(environment, to: &configuration)
+        try applyEnvironment(environment, to: &configuration, warnings: &warnings)
         if let sensorID {
-            try apply(.string(sensorID), to: "sensor", "sensor_id", source: "--sensor-id", in: &configuration)
+            try apply(
+                .string(sensorID), to: "sensor", "sensor_id", source: "--sensor-id", in: &configuration,
+                warnings: &warnings)
         }
         if configuration.announce.enabled && configuration.sensor.externalAddress == nil {
             throw ConfigurationError(
                 file: file ?? "defaults", key: "announce.enabled",
                 reason: "needs [sensor] external_address: the address to announce")
         }
-        return LoadedConfiguration(configuration: configuration, file: file, directory: directory)
+        return LoadedConfiguration(
+            configuration: configuration, file: file, directory: directory, warnings: warnings)
     }
 
     /// Applies the keys of one TOML document.
-    static func apply(toml text: String, file: String, to configuration: inout SensorConfiguration)
-        throws(ConfigurationError)
-    {
+    static func apply(
+        toml text: String, file: String, to configuration: inout SensorConfiguration, warnings: inout [String]
+    ) throws(ConfigurationError) {
         let root: TOMLTable
         do {
             root = try TOMLTable(string: text)
@@ -87,13 +94,15 @@ public enum ConfigurationLoader {
         // Schema order: network_type comes before external_address, which takes the network's default port.
         for key in ConfigurationSchema.keys {
             guard let table = root[key.section]?.table, let raw = table[key.name] else { continue }
-            try apply(value(of: raw), to: key.section, key.name, source: file, in: &configuration)
+            try apply(
+                value(of: raw), to: key.section, key.name, source: file, in: &configuration, warnings: &warnings)
         }
     }
 
     private static func applyEnvironment(
         _ environment: [String: String],
-        to configuration: inout SensorConfiguration
+        to configuration: inout SensorConfiguration,
+        warnings: inout [String]
     ) throws(ConfigurationError) {
         for key in ConfigurationSchema.keys {
             guard let text = environment[key.environmentVariable] else { continue }
@@ -101,7 +110,7 @@ public enum ConfigurationLoader {
             let value = ConfigurationValue.parse(environment: text, like: example)
             try apply(
                 value, to: key.section, key.name, source: "environment variable \(key.environmentVariable)",
-                in: &configuration)
+                in: &configuration, warnings: &warnings)
         }
     }
 
@@ -110,10 +119,14 @@ public enum ConfigurationLoader {
         to section: String,
         _ name: String,
         source: String,
-        in configuration: inout SensorConfiguration
+        in configuration: inout SensorConfiguration,
+        warnings: inout [String]
     ) throws(ConfigurationError) {
         guard let key = ConfigurationSchema.key(section: section, name: name) else {
             throw ConfigurationError(file: source, key: "\(section).\(name)", reason: "unknown key")
+        }
+        if let deprecation = key.deprecation {
+            warnings.append("\(source): \(deprecation)")
         }
         do {
             try key.apply(&configuration, value)

@@ -9,6 +9,9 @@ struct ConfigurationKey: Sendable {
     let help: String
     let value: @Sendable (SensorConfiguration) -> ConfigurationValue?
     let apply: @Sendable (inout SensorConfiguration, ConfigurationValue) throws(InvalidValue) -> Void
+    /// Set for a key kept only so that older files still load: the warning logged when it is used. Deprecated
+    /// keys are left out of the generated file.
+    var deprecation: String? = nil
 
     /// `section.name`.
     var path: String { "\(section).\(name)" }
@@ -112,6 +115,11 @@ enum ConfigurationSchema {
         integerKey(
             "network", "max_message_bytes", "Largest message accepted from a peer, in bytes.",
             4_194_304...1_073_741_824, \.network.maxMessageBytes),
+        integerKey(
+            "network", "attempt_summary_secs",
+            "Connections without a stream (silent, another protocol): one full event per source and kind in this "
+                + "interval, the rest summarised with a count.",
+            1...86_400, \.network.attemptSummarySeconds),
     ]
 
     private static let handshakeKeys: [ConfigurationKey] = [
@@ -160,9 +168,24 @@ enum ConfigurationSchema {
     private static let probingKeys: [ConfigurationKey] = [
         booleanKey(
             "probing", "enabled", "Dial every inbound peer back to label it public or private.", \.probing.enabled),
+        // Before connect_timeout_ms, so that a file setting both gets the new key's value.
         integerKey(
-            "probing", "timeout_ms", "The whole probe (TCP connect and the peer's Version) must finish within this.",
-            100...120_000, \.probing.timeoutMilliseconds),
+            "probing", "timeout_ms", "Deprecated: the old name of connect_timeout_ms.", 100...120_000,
+            \.probing.connectTimeoutMilliseconds,
+            deprecation:
+                "[probing] timeout_ms is deprecated; it sets connect_timeout_ms (one TCP connect attempt). The wait "
+                + "for the node's Version is version_timeout_ms"),
+        integerKey(
+            "probing", "connect_timeout_ms", "One TCP connect attempt of a probe (retried once after a timeout).",
+            100...120_000, \.probing.connectTimeoutMilliseconds),
+        integerKey(
+            "probing", "http2_timeout_ms",
+            "After the TCP connect, the listener's HTTP/2 SETTINGS must arrive within this (else not_http2).",
+            100...60_000, \.probing.http2TimeoutMilliseconds),
+        integerKey(
+            "probing", "version_timeout_ms",
+            "After the TCP connect, wait this long for the node's Version (busy nodes answer late).",
+            100...300_000, \.probing.versionTimeoutMilliseconds),
         integerKey("probing", "max_concurrent", "Probes running at once.", 1...100_000, \.probing.maxConcurrent),
         integerKey(
             "probing", "queue_capacity", "Probes waiting for a slot; beyond it peers are labelled unknown.",
@@ -266,12 +289,14 @@ enum ConfigurationSchema {
         _ name: String,
         _ help: String,
         _ range: ClosedRange<Int>,
-        _ keyPath: any WritableKeyPath<SensorConfiguration, Int> & Sendable
+        _ keyPath: any WritableKeyPath<SensorConfiguration, Int> & Sendable,
+        deprecation: String? = nil
     ) -> ConfigurationKey {
         ConfigurationKey(
             section: section, name: name, help: help,
             value: { .integer($0[keyPath: keyPath]) },
-            apply: { config, value throws(InvalidValue) in config[keyPath: keyPath] = try value.integer(in: range) })
+            apply: { config, value throws(InvalidValue) in config[keyPath: keyPath] = try value.integer(in: range) },
+            deprecation: deprecation)
     }
 
     private static func booleanKey(

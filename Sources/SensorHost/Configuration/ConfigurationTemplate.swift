@@ -13,7 +13,7 @@ public enum ConfigurationTemplate {
         for section in ConfigurationSchema.sections {
             lines.append("")
             lines.append("[\(section)]")
-            for key in ConfigurationSchema.keys where key.section == section {
+            for key in ConfigurationSchema.keys where key.section == section && key.deprecation == nil {
                 lines.append("# \(key.help)")
                 if let value = key.value(configuration) {
                     lines.append("\(key.name) = \(literal(value))")

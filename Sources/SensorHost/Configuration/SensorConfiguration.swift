@@ -51,6 +51,9 @@ public struct SensorConfiguration: Sendable {
         public var maxInbound = 1024
         /// The largest message accepted from a peer, in bytes.
         public var maxMessageBytes = 32 * 1024 * 1024
+        /// Connections that open no stream are events, but per source and kind only the first in this many
+        /// seconds is recorded in full; the rest of the interval becomes one summary event with their count.
+        public var attemptSummarySeconds = 60
     }
 
     /// `[handshake]`.
@@ -85,8 +88,14 @@ public struct SensorConfiguration: Sendable {
     public struct Probing: Sendable {
         /// Dial every inbound peer back; when false every peer is labelled `unknown` (probing disabled).
         public var enabled = true
-        /// The whole probe (TCP connect and the peer's Version) must finish within this.
-        public var timeoutMilliseconds = 5_000
+        /// One TCP connect attempt (a timeout is retried once when `retryOnTimeout`).
+        public var connectTimeoutMilliseconds = 3_000
+        /// After the TCP connect, how long the listener may take to send HTTP/2 SETTINGS (a gRPC server sends
+        /// them at once; anything else is `not_http2`).
+        public var http2TimeoutMilliseconds = 2_000
+        /// After the TCP connect, how long to wait for the node's Version: rusty-kaspa handshakes its inbound
+        /// peers one at a time (4 s + 8 s deadlines each), so a healthy, busy node can answer late.
+        public var versionTimeoutMilliseconds = 20_000
         /// Probes running at once.
         public var maxConcurrent = 64
         /// Probes waiting for a slot; beyond it a peer is labelled `unknown` (probe queue full).

@@ -2,7 +2,8 @@ public import Foundation
 public import KaspaP2P
 public import SensorEvents
 
-/// Everything known about one inbound connection attempt, turned into the `connection` event (schema version 1).
+/// Everything known about one inbound connection attempt that opened a `MessageStream`, turned into the
+/// `connection` event (schema version 1; connections that never opened a stream are ``ConnectionAttempt``s).
 /// The field names are the columns of SQLiteSink's `connection_events` table and the keys of the JSON export.
 public struct ConnectionRecord: Sendable {
     /// The event id, shared with the `session_closed` event of a stay-connected session.
@@ -37,7 +38,7 @@ public struct ConnectionRecord: Sendable {
     public var messagesReceived = 0
     /// Pings answered.
     public var pingsAnswered = 0
-    /// Addresses replies sent (0 or 1).
+    /// Addresses replies sent (one per RequestAddresses of the peer).
     public var addressesSent = 0
     /// Valid addresses the peer gossiped.
     public var addressesReceived = 0
@@ -97,10 +98,12 @@ public struct ConnectionRecord: Sendable {
             EventField("advertised_port", .int(advertised?.port)),
             EventField("advertised_ip_differs", .bool(advertised.map { $0.ip != remote?.ip })),
             EventField("advertised_address_error", .text(peerVersion?.addressError)),
+            EventField("advertised_address_unspecified", .bool(peerVersion?.addressUnspecified)),
             EventField("classification", .text(probe?.classification.rawValue ?? Classification.unknown.rawValue)),
             EventField("probe_outcome", .text(probe?.outcome)),
             EventField("probe_error", .text(probe?.error)),
             EventField("probe_target", .text(probe?.target?.description)),
+            EventField("probe_port_source", .text(probe?.portSource?.rawValue)),
             EventField("probe_duration_ms", .float(probe?.duration?.milliseconds)),
             EventField("probe_attempts", .int(probe?.attempts)),
             EventField("probe_cached", .bool(probe?.cached)),

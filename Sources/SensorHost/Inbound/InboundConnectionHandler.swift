@@ -6,8 +6,8 @@ import SensorEvents
 import Synchronization
 
 /// Handles one inbound `MessageStream`: runs the handshake and the session, dials the peer back as soon as its
-/// Version names the port (or with the default port once it is clear no Version will come), and emits exactly one
-/// `connection` event once the classification is known.
+/// Version arrives (a peer that sends none has no node id to verify and is not dialed), and emits exactly one
+/// `connection` event once the session is over and the label is known (the probe's polite close may still run).
 ///
 /// In `close` mode (the default) the session stays until the address exchange and the probe are done plus the
 /// linger, and the event carries the whole session. In `stay` mode the event is emitted as soon as the handshake
@@ -94,35 +94,48 @@ public final class InboundConnectionHandler: Sendable {
             observer: observer
         )
         let prober = self.prober
-        let (report, probe) = await withTaskGroup(of: ProbeResult?.self) { group in
+        let label = PendingProbe()
+        await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 var iterator = versions.makeAsyncIterator()
                 let version = await iterator.next()
-                let result: ProbeResult
-                if let remote {
-                    result = await prober.probe(
-                        prober.target(remoteIP: remote.ip, advertisedPort: version?.address?.port))
-                } else {
-                    result = .notDialed("no_remote_address", "unparseable remote peer \(remotePeer)", target: nil)
+                let deliver: @Sendable (ProbeResult) -> Void = { result in
+                    label.complete(result)
+                    session.release()
+                    early.probeDone(result)
                 }
-                session.release()
-                early.probeDone(result)
-                return result
+                guard let remote else {
+                    deliver(.notDialed("no_remote_address", "unparseable remote peer \(remotePeer)", target: nil))
+                    return
+                }
+                guard let version else {
+                    deliver(
+                        .notDialed(
+                            "no_peer_version", "the peer sent no Version: no node id to verify, so it is not dialed",
+                            target: nil))
+                    return
+                }
+                let final = await prober.probe(prober.request(remoteIP: remote.ip, version: version), labelled: deliver)
+                label.refine(final)
             }
             let report = await session.run(inbound: inbound, writer: writer)
             versionSink.finish()
-            let probe = await group.next() ?? nil
-            return (report, probe)
+            // The label, as soon as it is known; the probe's polite close may still be running.
+            record.probe = await label.value
+            record.apply(report)
+            finish(record, report: report, early: early, logger: peerLogger)
+            await group.waitForAll()
         }
+    }
 
-        record.apply(report)
-        record.probe = probe
+    private func finish(_ record: ConnectionRecord, report: SessionReport, early: EarlyReport, logger: Logger) {
+        var record = record
         metrics.handshakeFinished(outcome: report.handshakeOutcome, duration: report.handshakeDuration)
-        peerLogger.info(
+        logger.info(
             "peer session ended",
             metadata: [
                 "handshake": "\(report.handshakeOutcome)",
-                "classification": "\(probe?.classification.rawValue ?? "unknown")",
+                "classification": "\(record.probe?.classification.rawValue ?? "unknown")",
                 "user_agent": "\(report.peerVersion?.userAgent ?? "")",
                 "reason": "\(report.disconnectReason)",
             ]

@@ -15,21 +15,25 @@ public final class P2PServer: Service {
     private let transports: [HTTP2ServerTransport.Posix]
     private let handler: InboundConnectionHandler
     private let shutdownGrace: Duration
+    private let attempts: ConnectionAttemptLog?
     private let logger: Logger
 
     /// Creates listeners for `addresses` (not yet bound; ``run()`` binds them). A connection that has no open
-    /// stream for `silentConnectionTimeout` is closed.
+    /// stream for `silentConnectionTimeout` is closed; one that ends without ever opening a stream is recorded in
+    /// `attempts`.
     public init(
         addresses: [PeerAddress],
         handler: InboundConnectionHandler,
         maxMessageBytes: Int,
         silentConnectionTimeout: Duration,
         metrics: SensorMetrics,
+        attempts: ConnectionAttemptLog? = nil,
         shutdownGrace: Duration = .seconds(5),
         logger: Logger
     ) {
         self.handler = handler
         self.shutdownGrace = shutdownGrace
+        self.attempts = attempts
         self.logger = logger
         self.addresses = addresses
         self.transports = addresses.map { address in
@@ -44,7 +48,10 @@ public final class P2PServer: Service {
                     // Nodes gzip every message they send as clients; our answers go out uncompressed (no zlib
                     // deflate state per peer), which every gRPC peer accepts.
                     config.compression.enabledAlgorithms = .all
-                    config.channelDebuggingCallbacks.onAcceptHTTP2Stream = UncompressedAnswers.installOnServerStream
+                    config.channelDebuggingCallbacks.onAcceptHTTP2Stream = { stream in
+                        PreStreamWatcher.streamOpened(on: stream)
+                        return UncompressedAnswers.installOnServerStream(stream)
+                    }
                     config.rpc.maxRequestPayloadSize = maxMessageBytes
                     // One stream per peer is what nodes open; a few more are tolerated, not hundreds.
                     config.http2.maxConcurrentStreams = 4
@@ -56,7 +63,9 @@ public final class P2PServer: Service {
                         metrics.tcpConnectionAccepted()
                         return channel.eventLoop.makeCompletedFuture {
                             try channel.pipeline.syncOperations.addHandler(
-                                SilentConnectionCloser(timeout: TimeAmount(silentConnectionTimeout)),
+                                PreStreamWatcher(timeout: TimeAmount(silentConnectionTimeout)) { attempt in
+                                    attempts?.record(attempt)
+                                },
                                 position: .first
                             )
                         }
@@ -139,6 +148,12 @@ public final class P2PServer: Service {
                 for server in servers { server.beginGracefulShutdown() }
                 try? await Task.sleep(for: grace)
                 return .graceOver
+            }
+            if let attempts = self.attempts {
+                group.addTask {
+                    await attempts.run()
+                    return .logged
+                }
             }
             group.addTask {
                 // Failing to bind is reported by the server task, with the system's reason.

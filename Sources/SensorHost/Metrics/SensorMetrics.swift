@@ -59,6 +59,14 @@ public final class SensorMetrics: Sendable {
         tcpConnections.increment()
     }
 
+    /// A TCP connection ended without opening a stream; `kind` is `silent_tcp`, `not_http2` or `no_grpc_stream`.
+    func connectionWithoutStream(_ kind: String) {
+        CoreMetrics.Counter(
+            label: "sensor_connections_without_stream_total", dimensions: [("kind", kind)], factory: factory
+        )
+        .increment()
+    }
+
     /// A peer opened a stream.
     func connectionOpened() {
         connections.increment()

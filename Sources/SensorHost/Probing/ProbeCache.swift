@@ -32,11 +32,13 @@ final class ProbeCache: Sendable {
         self.capacity = capacity
     }
 
-    func lookup(_ target: PeerAddress) -> Lookup {
+    /// A fresh cached result for `target` that `reusable` accepts, else the probe in flight, else a miss (the
+    /// caller probes). A cached result `reusable` refuses (another node's id) is a miss: it is probed again.
+    func lookup(_ target: PeerAddress, reusable: (ProbeResult) -> Bool = { _ in true }) -> Lookup {
         let now = ContinuousClock.now
         return state.withLock { state in
             if let entry = state.entries[target] {
-                if entry.expires > now { return .hit(entry.result) }
+                if entry.expires > now, reusable(entry.result) { return .hit(entry.result) }
                 state.entries[target] = nil
             }
             if let pending = state.inFlight[target] { return .wait(pending) }
@@ -46,10 +48,14 @@ final class ProbeCache: Sendable {
         }
     }
 
-    func store(_ result: ProbeResult, for target: PeerAddress, completing pending: PendingProbe) {
+    /// Caches `result` and completes `pending` (the in-flight entry ``lookup(_:reusable:)`` made), if any. A
+    /// pending probe may have been completed early (when the node's Version arrived); completing again is a no-op.
+    func store(_ result: ProbeResult, for target: PeerAddress, completing pending: PendingProbe?) {
         let now = ContinuousClock.now
         state.withLock { state in
-            state.inFlight[target] = nil
+            if let pending, state.inFlight[target] === pending {
+                state.inFlight[target] = nil
+            }
             // Only results of real dials are worth reusing.
             guard result.attempts > 0, ttl > .zero else { return }
             if state.entries.count >= capacity {
@@ -60,7 +66,7 @@ final class ProbeCache: Sendable {
             }
             state.entries[target] = Entry(result: result, expires: now + ttl)
         }
-        pending.complete(result)
+        pending?.complete(result)
     }
 }
 
@@ -86,8 +92,18 @@ final class PendingProbe: Sendable {
         }
     }
 
+    /// Replaces a result already set with a more complete one (what the probe learnt after the label, such as
+    /// a Reject); does nothing before ``complete(_:)``.
+    func refine(_ result: ProbeResult) {
+        state.withLock { state in
+            if state.result != nil { state.result = result }
+        }
+    }
+
+    /// Sets the result (only the first call counts) and resumes every waiter.
     func complete(_ result: ProbeResult) {
-        let waiters = state.withLock { state in
+        let waiters = state.withLock { state -> [CheckedContinuation<ProbeResult, Never>] in
+            guard state.result == nil else { return [] }
             state.result = result
             defer { state.waiters.removeAll() }
             return state.waiters

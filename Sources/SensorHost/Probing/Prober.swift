@@ -5,11 +5,17 @@ import Synchronization
 /// Dials inbound peers back and labels them public, private or unknown.
 ///
 /// The target is always the connection's own remote IP (never an address the peer names: no reflection), on the
-/// port from its Version.address or else the network's default port. A probe is a TCP connect followed by the
-/// Kaspa handshake as initiator with a fresh id, stopping as soon as the peer's Version proves a node answers.
-/// Probes are bounded (`max_concurrent` running, `queue_capacity` waiting), deduplicated while in flight, and
-/// cached per target for `cache_ttl_secs`. Probes never hold up handshakes: sessions call ``probe(remoteIP:port:)``
-/// from their own task and carry on.
+/// port from its Version.address or else the network's default port (``ProbeRequest``). A probe is a TCP connect
+/// (`connect_timeout_ms`, retried once after a timeout), the listener's HTTP/2 SETTINGS (`http2_timeout_ms`) and
+/// the Kaspa handshake as initiator with a fresh id, waiting up to `version_timeout_ms` for the node's Version:
+/// a busy rusty-kaspa node handshakes its inbound peers one at a time and can answer many seconds late.
+///
+/// The label is known when the node's Version arrives (public only if it carries the inbound peer's id) and is
+/// handed over at once; the probe then finishes the handshake politely (Verack, Ready, an empty Addresses for
+/// the node's RequestAddresses, END_STREAM), so nodes log an ordinary closed connection rather than a failed
+/// handshake. Probes are bounded (`max_concurrent` running, `queue_capacity` waiting), shared while in flight,
+/// and cached per target for `cache_ttl_secs`. They never hold up handshakes: sessions call
+/// ``probe(_:labelled:)`` from their own task and carry on.
 public final class Prober: Sendable {
     private let configuration: SensorConfiguration.Probing
     private let network: KaspaNetwork
@@ -32,6 +38,8 @@ public final class Prober: Sendable {
         self.configuration = configuration
         self.network = network
         self.userAgent = userAgent
+        var dialer = dialer
+        dialer.settingsTimeout = .milliseconds(configuration.http2TimeoutMilliseconds)
         self.dialer = dialer
         self.metrics = metrics
         self.logger = logger
@@ -43,64 +51,89 @@ public final class Prober: Sendable {
         self.cache = ProbeCache(ttl: .seconds(configuration.cacheTTLSeconds), capacity: 100_000)
     }
 
-    /// The address a probe of this peer dials: the remote IP, on `advertisedPort` or the network default.
-    public func target(remoteIP: IPAddress, advertisedPort: UInt16?) -> PeerAddress {
-        PeerAddress(ip: remoteIP, port: advertisedPort ?? network.defaultPort)
+    /// The request for a peer that connected from `remoteIP` and sent `version`.
+    public func request(remoteIP: IPAddress, version: PeerVersion) -> ProbeRequest {
+        ProbeRequest(remoteIP: remoteIP, peerVersion: version, defaultPort: network.defaultPort)
     }
 
-    /// Probes `target` (see ``target(remoteIP:advertisedPort:)``) and returns the label with its evidence.
-    public func probe(_ target: PeerAddress) async -> ProbeResult {
-        let result = await classify(target)
-        metrics.probeFinished(
-            classification: result.classification.rawValue,
-            outcome: result.outcome,
-            duration: result.duration,
-            fresh: !result.cached && result.attempts > 0
-        )
+    /// Probes the peer and returns its label with the evidence. `labelled` is called once, as soon as the label
+    /// is known; the call returns when the probe's connection is closed, which may be a little later.
+    @discardableResult
+    public func probe(
+        _ request: ProbeRequest,
+        labelled: @escaping @Sendable (ProbeResult) -> Void = { _ in }
+    ) async -> ProbeResult {
+        let label = LabelOnce { [metrics] result in
+            metrics.probeFinished(
+                classification: result.classification.rawValue,
+                outcome: result.outcome,
+                duration: result.duration,
+                fresh: !result.cached && result.attempts > 0
+            )
+            labelled(result)
+        }
+        let result = await classify(request, label: label)
+        label.deliver(result)
         return result
     }
 
-    private func classify(_ target: PeerAddress) async -> ProbeResult {
+    private func classify(_ request: ProbeRequest, label: LabelOnce) async -> ProbeResult {
+        let target = request.target
         guard configuration.enabled else {
             return .notDialed("probing_disabled", "[probing] enabled = false", target: nil)
         }
+        if let refusal = request.refusal {
+            return refusal
+        }
         guard configuration.allowPrivateTargets || target.ip.isPubliclyRoutable else {
-            return .notDialed(
+            var result = ProbeResult.notDialed(
                 "non_routable_target",
                 "\(target.ip) is not publicly routable and [probing] allow_private_targets = false",
                 target: target
             )
+            result.portSource = request.portSource
+            return result
         }
-        switch cache.lookup(target) {
+        switch cache.lookup(target, reusable: request.mayReuse) {
         case .hit(var result):
             result.cached = true
-            return result
+            return request.label(result)
         case .wait(let pending):
             var result = await pending.value
-            result.cached = true
-            return result
+            if request.mayReuse(result) {
+                result.cached = true
+                return request.label(result)
+            }
+            // Another node's id at this address (or the node restarted): dial again for this peer.
+            let fresh = await dialLimited(target) { label.deliver(request.label($0)) }
+            cache.store(fresh, for: target, completing: nil)
+            return request.label(fresh)
         case .miss(let pending):
-            let result = await runLimited(target)
-            cache.store(result, for: target, completing: pending)
-            return result
+            let fresh = await dialLimited(target) { observed in
+                pending.complete(observed)
+                label.deliver(request.label(observed))
+            }
+            cache.store(fresh, for: target, completing: pending)
+            return request.label(fresh)
         }
     }
 
-    private func runLimited(_ target: PeerAddress) async -> ProbeResult {
+    /// Dials `target` within the limiter and returns what it observed (not yet labelled for a peer).
+    /// `observedEarly` gets the result as soon as the node's Version proves it, before the polite close.
+    private func dialLimited(
+        _ target: PeerAddress,
+        observedEarly: @escaping @Sendable (ProbeResult) -> Void
+    ) async -> ProbeResult {
         guard await limiter.acquire() else {
             let reason = Task.isCancelled ? "shutdown" : "probe_queue_full"
             return .notDialed(reason, "\(configuration.queueCapacity) probes already waiting", target: target)
         }
         defer { limiter.release() }
         let start = ContinuousClock.now
-        var result = await attempt(target)
-        var attempts = 1
+        var result = await attempt(target, number: 1, start: start, observedEarly: observedEarly)
         if result.outcome == DialFailure.Kind.timedOut.rawValue, configuration.retryOnTimeout, !Task.isCancelled {
-            result = await attempt(target)
-            attempts = 2
+            result = await attempt(target, number: 2, start: start, observedEarly: observedEarly)
         }
-        result.attempts = attempts
-        result.duration = ContinuousClock.now - start
         logger.debug(
             "probe finished",
             metadata: [
@@ -110,49 +143,108 @@ public final class Prober: Sendable {
         return result
     }
 
-    private func attempt(_ target: PeerAddress) async -> ProbeResult {
-        let timeout = Duration.milliseconds(configuration.timeoutMilliseconds)
+    private func attempt(
+        _ target: PeerAddress,
+        number: Int,
+        start: ContinuousClock.Instant,
+        observedEarly: @escaping @Sendable (ProbeResult) -> Void
+    ) async -> ProbeResult {
+        let connect = Duration.milliseconds(configuration.connectTimeoutMilliseconds)
+        let version = Duration.milliseconds(configuration.versionTimeoutMilliseconds)
+        // After the node's Version (the label), the rest is courtesy with the node's own deadlines: its Verack
+        // follows its Version, its Ready comes within 8 s, its RequestAddresses right after.
         let session = PeerSessionConfiguration(
-            versionTimeout: timeout,
-            verackTimeout: timeout,
-            readyTimeout: timeout,
-            afterHandshake: .stopAtPeerVersion,
-            addressRequestRounds: 0
+            versionTimeout: version,
+            verackTimeout: version + .seconds(4),
+            readyTimeout: .seconds(8),
+            afterHandshake: .closeAfterExchange(addressWait: .seconds(2), linger: .zero),
+            addressRequestRounds: 0,
+            idleTimeout: .seconds(10)
         )
+        let template = ProbeResult(
+            classification: .unknown, outcome: "", error: nil, target: target, duration: nil, attempts: number,
+            cached: false)
+        let observer = ProbeObserver { node in
+            var result = template
+            result.classification = .public
+            result.outcome = ProbeOutcome.versionReceived
+            result.duration = ContinuousClock.now - start
+            result.peerUserAgent = node.userAgent
+            result.peerID = node.idHex
+            result.peerProtocolVersion = node.protocolVersion
+            observedEarly(result)
+        }
         let outcome = await dialer.dial(
             target,
-            connectTimeout: timeout,
-            deadline: timeout,
+            connectTimeout: connect,
+            deadline: connect + version + .seconds(20),
             local: LocalVersion(network: network, userAgent: userAgent),
-            configuration: session
+            configuration: session,
+            observer: observer
         )
-        var result = ProbeResult(
-            classification: .unknown, outcome: "", error: nil, target: target, duration: nil, attempts: 1, cached: false
-        )
+        var base = template
+        base.duration = ContinuousClock.now - start
         switch outcome {
         case .notConnected(let failure):
-            result.outcome = failure.kind.rawValue
-            result.error = failure.message
+            base.outcome = failure.kind.rawValue
+            base.error = failure.message
             switch failure.kind {
-            case .refused, .timedOut: result.classification = .private
-            case .unreachable, .other: result.classification = .unknown
+            case .refused, .timedOut: base.classification = .private
+            case .unreachable, .other: base.classification = .unknown
             }
+        case .notHTTP2(let detail):
+            base.outcome = ProbeOutcome.notHTTP2
+            base.error = detail
         case .connected(let report, let error):
-            if let version = report?.peerVersion {
-                result.classification = .public
-                result.outcome = "version_received"
-                result.peerUserAgent = version.userAgent
-                result.peerID = version.idHex
-                result.peerProtocolVersion = version.protocolVersion
-                if let failure = report?.handshakeFailure, failure.code != .stoppedAtVersion {
-                    result.error = "after its Version: \(failure)"
+            if let node = report?.peerVersion {
+                base.classification = .public
+                base.outcome = ProbeOutcome.versionReceived
+                base.duration = observer.versionArrival.map { $0 - start } ?? base.duration
+                base.peerUserAgent = node.userAgent
+                base.peerID = node.idHex
+                base.peerProtocolVersion = node.protocolVersion
+                if let failure = report?.handshakeFailure {
+                    base.error = "after its Version: \(failure)"
                 }
             } else {
-                result.classification = .unknown
-                result.outcome = "tcp_open_no_version"
-                result.error = report.map { "\($0.handshakeOutcome): \($0.disconnectReason)" } ?? error
+                base.outcome = ProbeOutcome.noKaspaVersion
+                base.error = report.map { "\($0.handshakeOutcome): \($0.disconnectReason)" } ?? error
             }
         }
-        return result
+        return base
+    }
+}
+
+/// Reports the node's Version the moment it arrives: that is when the label is known.
+private final class ProbeObserver: PeerSessionObserver {
+    private let onVersion: @Sendable (PeerVersion) -> Void
+    private let arrival = Mutex<ContinuousClock.Instant?>(nil)
+
+    init(onVersion: @escaping @Sendable (PeerVersion) -> Void) {
+        self.onVersion = onVersion
+    }
+
+    /// When the node's Version arrived, if it came.
+    var versionArrival: ContinuousClock.Instant? { arrival.withLock { $0 } }
+
+    func peerVersionReceived(_ version: PeerVersion) async {
+        let now = ContinuousClock.now
+        arrival.withLock { $0 = now }
+        onVersion(version)
+    }
+}
+
+/// Delivers a probe's label once: early (at the node's Version) or when the probe ends, whichever comes first.
+private final class LabelOnce: Sendable {
+    private let delivered = Atomic(false)
+    private let body: @Sendable (ProbeResult) -> Void
+
+    init(_ body: @escaping @Sendable (ProbeResult) -> Void) {
+        self.body = body
+    }
+
+    func deliver(_ result: ProbeResult) {
+        guard !delivered.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        body(result)
     }
 }

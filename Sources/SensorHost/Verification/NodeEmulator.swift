@@ -13,8 +13,10 @@ public final class NodeEmulator: Sendable {
     /// Every peer Version received, in order.
     public let versions: AsyncStream<PeerVersion>
 
-    /// Creates an emulator for `address` and `network` (not listening until ``run()``).
-    public init(address: PeerAddress, network: KaspaNetwork, userAgent: String) {
+    /// Creates an emulator for `address` and `network` (not listening until ``run()``). Like a node, it sends
+    /// one `id` on every connection, so the verifier dials the sensor with the same id and the sensor can tell
+    /// that the node it dials back is the one that dialed it.
+    public init(address: PeerAddress, network: KaspaNetwork, userAgent: String, id: [UInt8]) {
         let (versions, received) = AsyncStream<PeerVersion>.makeStream()
         self.versions = versions
         self.received = received
@@ -27,7 +29,7 @@ public final class NodeEmulator: Sendable {
         )
         server = GRPCServer(
             transport: transport,
-            services: [emulateNode(network: network, userAgent: userAgent, received: received)]
+            services: [emulateNode(network: network, userAgent: userAgent, id: id, received: received)]
         )
     }
 
@@ -55,11 +57,12 @@ public final class NodeEmulator: Sendable {
 private func emulateNode(
     network: KaspaNetwork,
     userAgent: String,
+    id: [UInt8],
     received: AsyncStream<PeerVersion>.Continuation
 ) -> MessageStreamService {
     MessageStreamService { inbound, writer, _ in
         let session = PeerSession(
-            local: LocalVersion(network: network, userAgent: userAgent),
+            local: LocalVersion(network: network, userAgent: userAgent, id: id),
             configuration: PeerSessionConfiguration(
                 afterHandshake: .closeAfterExchange(addressWait: .seconds(2), linger: .zero),
                 addressRequestRounds: 0

@@ -40,7 +40,8 @@ public struct ProbeVerifier: Sendable {
     /// Runs the steps, calling `report` after each; returns true when all passed.
     public func run(report: @Sendable (Verdict) -> Void) async -> Bool {
         let userAgent = LocalVersion.userAgent(name: "kaspa-sensor-verify", version: "0.1.0")
-        let emulator = NodeEmulator(address: listen, network: network, userAgent: userAgent)
+        let nodeID = LocalVersion.makeID()
+        let emulator = NodeEmulator(address: listen, network: network, userAgent: userAgent, id: nodeID)
         return await withTaskGroup(of: Void.self) { group in
             group.addTask { try? await emulator.run() }
             defer {
@@ -52,7 +53,7 @@ public struct ProbeVerifier: Sendable {
                 return false
             }
             report(Verdict(step: "listen", passed: true, detail: "waiting for the probe on \(bound)"))
-            let local = LocalVersion(network: network, userAgent: userAgent, address: bound)
+            let local = LocalVersion(network: network, userAgent: userAgent, address: bound, id: nodeID)
             let outcome = await KaspaDialer(maxMessageBytes: 32 << 20).dial(
                 sensor,
                 connectTimeout: timeout,
@@ -88,6 +89,9 @@ public struct ProbeVerifier: Sendable {
         switch outcome {
         case .notConnected(let failure):
             report(Verdict(step: "connect", passed: false, detail: "\(sensor): \(failure)"))
+            return false
+        case .notHTTP2(let detail):
+            report(Verdict(step: "connect", passed: false, detail: "\(sensor) is not a gRPC server: \(detail)"))
             return false
         case .connected(nil, let error):
             report(Verdict(step: "connect", passed: false, detail: "no gRPC stream: \(error ?? "unknown")"))

@@ -75,6 +75,10 @@ struct PythonPeer {
 final class PythonListener: Sendable {
     private let process: Process
     let port: UInt16
+    /// The node id a `server` sends on every stream (hex), from its `listening` line. A client run as the same
+    /// node passes it with `--id-hex`: nodes use one id in both roles, and only that id makes the dial-back
+    /// `public`.
+    let id: String
     private let lines: OutputLines
 
     /// Starts `python3 kaspa_peer.py <arguments>` and waits for its `listening` line.
@@ -90,19 +94,19 @@ final class PythonListener: Sendable {
         let sink = OutputLines(reading: output.fileHandleForReading)
         self.lines = sink
         let deadline = ContinuousClock.now + .seconds(30)
-        var found: UInt16?
+        var found: [String: any Sendable]?
         while found == nil && ContinuousClock.now < deadline && process.isRunning {
             found = sink.lines.withLock { lines in
                 PythonPeer.parse(lines.joined(separator: "\n")).first { $0["event"] as? String == "listening" }
-                    .flatMap { ($0["port"] as? NSNumber)?.uint16Value }
             }
             if found == nil { try await Task.sleep(for: .milliseconds(20)) }
         }
-        guard let found else {
+        guard let found, let port = (found["port"] as? NSNumber)?.uint16Value else {
             process.terminate()
             throw TestFailure("kaspa_peer.py \(arguments.joined(separator: " ")) did not start listening")
         }
-        self.port = found
+        self.port = port
+        self.id = found["id"] as? String ?? ""
     }
 
     /// Waits (up to `limit`) until an event named `name` has been printed, and returns every such event.

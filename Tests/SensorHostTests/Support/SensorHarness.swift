@@ -19,7 +19,7 @@ struct SensorHarness: Sendable {
     static let baseSettings: [String: [String: String]] = [
         "sensor": ["sensor_id": "\"test-sensor\"", "log_level": "\"warning\""],
         "network": ["listen_address": "\"127.0.0.1:0\""],
-        "probing": ["allow_private_targets": "true", "timeout_ms": "4000"],
+        "probing": ["allow_private_targets": "true", "connect_timeout_ms": "4000"],
         "session": ["linger_ms": "1000", "address_wait_ms": "1000"],
         "metrics": ["address": "\"127.0.0.1:0\""],
     ]
