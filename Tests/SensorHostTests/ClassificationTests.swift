@@ -118,6 +118,45 @@ struct ClassificationTests {
         }
     }
 
+    @Test("Public needs the inbound peer's own id: another node at the address is unknown, cached or not")
+    func identity() async throws {
+        try await SensorHarness.withSensor { sensor in
+            let node = try await PythonListener(["server", "--listen", "127.0.0.1:0"])
+            let neighbour = String(repeating: "ab", count: 16)
+            // The node itself, then a neighbour that names the node's port (behind one NAT, a port forward).
+            for id in [node.id, neighbour, node.id] {
+                let run = try await sensor.pythonClient([
+                    "--scenario", "node", "--advertise", "127.0.0.1:\(node.port)", "--id-hex", id,
+                ])
+                #expect(run.status == 0, "\(run.output)")
+            }
+            let rows = try await sensor.waitForRows(3)
+            #expect(rows.map { $0["classification"] } == ["public", "unknown", "public"])
+            #expect(
+                rows.map { $0["probe_outcome"] } == ["version_received", "other_node_answered", "version_received"])
+            #expect(rows[1]["peer_id"] == neighbour)
+            #expect(rows[1]["probe_peer_id"] == node.id)
+            #expect(rows[1]["probe_error"]?.contains(node.id) == true)
+            // The neighbour's row was not taken from the cache: the node was dialed again for it. The node's
+            // second row reuses the cached Version, which carries its id.
+            #expect(rows.map { $0["probe_cached"] } == ["0", "0", "1"])
+            #expect(rows.allSatisfy { $0["probe_port_source"] == "advertised" })
+        }
+    }
+
+    @Test("A peer that sends no Version is not dialed: there is no id to verify")
+    func noVersionNoProbe() async throws {
+        try await SensorHarness.withSensor(["handshake": ["version_timeout_ms": "500"]]) { sensor in
+            _ = try await sensor.pythonClient(["--scenario", "silent", "--timeout", "5"])
+            let row = try #require(try await sensor.waitForRows().first)
+            #expect(row["handshake_outcome"] == "timeout_version")
+            #expect(row["classification"] == "unknown")
+            #expect(row["probe_outcome"] == "no_peer_version")
+            #expect(row["probe_attempts"] == "0")
+            #expect(row["probe_target"] == nil)
+        }
+    }
+
     @Test("Dual stack: a [::] listener records IPv4 peers as IPv4 and dials them back over IPv4")
     func dualStack() async throws {
         try await SensorHarness.withSensor(["network": ["listen_address": "\"[::]:0\""]]) { sensor in

@@ -72,6 +72,8 @@ struct ConfigurationTests {
             ("[export]\nendpoint = \"ftp://x\"", "export.endpoint", "http:// or https://"),
             ("[sensor\nsensor_id = 1", "", "not valid TOML at line 1"),
             ("[announce]\nenabled = true", "announce.enabled", "needs [sensor] external_address"),
+            ("[announce]\npeers = [\"198.51.100.7:0\"]", "announce.peers", "is no address (port 0"),
+            ("[probing]\nversion_timeout_ms = 50", "probing.version_timeout_ms", "must be between 100 and 300000"),
         ]
     )
     func badFiles(text: String, key: String, reason: String) throws {

@@ -107,7 +107,7 @@ class SimulatedNode:
     async def _answer(self, session: kp.Session) -> None:
         if self.answer_delay > 0:
             await asyncio.sleep(self.answer_delay)
-        await session.send(self.wire.addresses(self.book_sample()), "addresses_sent")
+        await session.answer_addresses(self.book_sample())
 
     async def _serve(self, session: kp.Session) -> None:
         await session.send_version()

@@ -10,6 +10,8 @@ and read one JSON object per line from stdout.
 Subcommands:
   client    dial a sensor like a rusty-kaspa node dials (gzip, headers first, ...)
   server    accept dials like a rusty-kaspa node (the sensor's reachability probe)
+  node      both at once with one node id, like a real node process: a server that
+            answers the sensor's dial-back and a client that dials the sensor
   tcp-sink  accept TCP connections and never speak ("port open, no Kaspa")
 
 Exit status: 0 when the scenario's expectations held, 1 otherwise, 2 on a usage error.
@@ -180,6 +182,30 @@ class LocalIdentity:
     advertise: Optional[tuple[str, int]] = None
 
 
+class PeerTable:
+    """A node's connected peers, both roles, for its duplicate check.
+
+    rusty-kaspa keys peers by (peer id, remote IP) and refuses a second handshake with
+    a key already in its hub: Reject DUPLICATE_CONNECTION, after its own Version. Peers
+    enter the hub only once their handshake completed. Only `node` keeps a table (a
+    dial-back that reuses the id of the connection the node holds is a duplicate).
+    """
+
+    def __init__(self):
+        self._entries: list[tuple["Session", str]] = []
+
+    def add(self, session: "Session", ip: str) -> None:
+        self._entries.append((session, ip))
+
+    def remove(self, session: "Session") -> None:
+        self._entries = [(s, ip) for s, ip in self._entries if s is not session]
+
+    def has(self, peer_id: bytes, ip: str) -> bool:
+        return any(s.handshake_done and s.closed is None and s.peer_version is not None
+                   and s.peer_version.id == peer_id and addr == ip
+                   for s, addr in self._entries)
+
+
 class Wire:
     """Builds and parses KaspadMessage envelopes with the generated classes."""
 
@@ -255,7 +281,19 @@ def unknown_field_numbers(msg) -> list[int]:
 def describe_net_address(addr) -> Optional[str]:
     if len(addr.ip) not in (4, 16):
         return f"<invalid ip length {len(addr.ip)}>:{addr.port}"
-    return format_host_port(str(ipaddress.ip_address(addr.ip)), addr.port)
+    return format_host_port(ip_text(addr.ip), addr.port)
+
+
+def ip_text(packed: bytes) -> str:
+    """4 or 16 bytes as text; IPv4-mapped IPv6 always as ::ffff:a.b.c.d.
+
+    Python 3.11 prints ::ffff:5.6.7.8 as ::ffff:506:708 (3.13 does not), so the
+    mapped form is spelled out here to keep the output the same everywhere.
+    """
+    ip = ipaddress.ip_address(packed)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return f"::ffff:{ip.ipv4_mapped}"
+    return str(ip)
 
 
 def describe_version(v) -> dict:
@@ -267,6 +305,10 @@ def describe_version(v) -> dict:
         "network": v.network,
         "id": v.id.hex(),
         "address": describe_net_address(v.address) if v.HasField("address") else None,
+        # The raw NetAddress: Python's text form of ::ffff:a.b.c.d differs between
+        # versions (3.11: ::ffff:506:708, 3.13: ::ffff:5.6.7.8); the bytes do not.
+        "address_ip_hex": v.address.ip.hex() if v.HasField("address") else None,
+        "address_port": v.address.port if v.HasField("address") else None,
         "timestamp": v.timestamp,
         "services": v.services,
         "disable_relay_tx": v.disableRelayTx,
@@ -395,8 +437,11 @@ class Session:
     """
 
     def __init__(self, wire: Wire, transport, me: LocalIdentity, reporter: Reporter,
-                 policy: SessionPolicy, gzip: bool):
+                 policy: SessionPolicy, gzip: bool, report_closes: bool = True):
         self.wire = wire
+        # False: the owner (the server's stream handler) reports stream_closed itself,
+        # once it knows how the peer ended the stream.
+        self.report_closes = report_closes
         self.gzip = gzip
         self.transport = transport
         self.me = me
@@ -410,8 +455,10 @@ class Session:
         self.got_verack = False
         self.got_ready = False
         self.rejected: Optional[str] = None
+        self.reject_sent: Optional[str] = None
         self.addresses_requested = 0
         self.addresses_received = 0
+        self.addresses_answered = 0
         self.pending_pings: set[int] = set()
         self.answered_pings: set[int] = set()
         self.violations: list[str] = []
@@ -454,6 +501,26 @@ class Session:
     def handshake_done(self) -> bool:
         return self.sent_ready and self.got_ready
 
+    def close_fields(self) -> dict:
+        """What a stream_closed event says about the exchange before the end."""
+        return {
+            "handshake_completed": self.handshake_done,
+            "peer_version_received": self.peer_version is not None,
+            "peer_ready_received": self.got_ready,
+            "addresses_answered": self.addresses_answered,
+            "reject_received": self.rejected,
+            "reject_sent": self.reject_sent,
+        }
+
+    def _report_closed(self, closed: "StreamClosed") -> None:
+        if self.report_closes:
+            self.report.emit("stream_closed", code=closed.code, details=closed.details,
+                             **self.close_fields())
+
+    @property
+    def write_failed(self) -> bool:
+        return self._write_error is not None
+
     @property
     def replying(self) -> bool:
         """Whether handlers may answer (not muted, and writing still works)."""
@@ -487,7 +554,7 @@ class Session:
                          code=failed.code, details=failed.details)
         if not await self.wait_closed(2.0):
             self.closed = failed
-            self.report.emit("stream_closed", code=failed.code, details=failed.details)
+            self._report_closed(failed)
         if self.rejected is not None:
             raise PeerRejected(self.rejected)
         raise self.closed
@@ -495,9 +562,13 @@ class Session:
     async def send_version(self, user_agent: Optional[str] = None) -> None:
         msg = self.wire.version(self.me, user_agent)
         self.sent_version = True
+        address = msg.version.address if msg.version.HasField("address") else None
         await self.send(msg, "version_sent", network=self.me.network,
                         protocol_version=self.me.protocol_version, id=self.me.peer_id,
-                        bytes=msg.ByteSize())
+                        bytes=msg.ByteSize(),
+                        address=describe_net_address(address) if address else None,
+                        address_ip_hex=address.ip.hex() if address else None,
+                        address_port=address.port if address else None)
 
     async def send_ping(self) -> int:
         nonce = random.getrandbits(64)
@@ -510,6 +581,7 @@ class Session:
         await self.send(self.wire.request_addresses(), "request_addresses_sent")
 
     async def reject_and_close(self, reason: str) -> None:
+        self.reject_sent = reason
         await self.send(self.wire.reject(reason), "reject_sent", reason=reason)
         raise LocalClose(reason)
 
@@ -537,7 +609,7 @@ class Session:
                 continue
             if isinstance(item, StreamClosed):
                 self.closed = item
-                self.report.emit("stream_closed", code=item.code, details=item.details)
+                self._report_closed(item)
                 raise item
             await self._handle(item)
             if self.rejected is not None and stop_on_reject:
@@ -648,9 +720,13 @@ class Session:
 
     async def _on_request_addresses(self, _msg) -> None:
         self.report.emit("request_addresses_received")
-        if self.replying:
-            entries = self.policy.addresses
-            await self.send(self.wire.addresses(entries), "addresses_sent", count=len(entries))
+        if self.replying:  # every one, like the node's SendAddressesFlow
+            await self.answer_addresses(self.policy.addresses)
+
+    async def answer_addresses(self, entries: list) -> None:
+        """Send one Addresses reply (to one RequestAddresses) and count it."""
+        await self.send(self.wire.addresses(entries), "addresses_sent", count=len(entries))
+        self.addresses_answered += 1
 
     async def _on_addresses(self, msg) -> None:
         listed = [describe_net_address(a) for a in msg.addressList]
@@ -731,12 +807,15 @@ async def expect_peer_closes(session: Session, timeout: float) -> None:
 
 async def scenario_node(session: Session, args) -> None:
     await handshake(session, args)
-    await session.request_addresses()
-    await session.expect(lambda: session.addresses_received >= 1, args.timeout, "Addresses")
+    rounds = args.address_requests
+    for n in range(1, rounds + 1):  # one at a time: each must be answered by one Addresses
+        await session.request_addresses()
+        await session.expect(lambda: session.addresses_received >= n, args.timeout,
+                             f"Addresses #{n}")
     await ping_and_expect_pong(session, args.timeout)
     await hold(session, args.hold_seconds)
-    if session.addresses_received != 1:
-        raise ScenarioFailed(f"expected exactly one Addresses, got {session.addresses_received}")
+    if session.addresses_received != rounds:
+        raise ScenarioFailed(f"expected exactly {rounds} Addresses, got {session.addresses_received}")
     if session.peer_version.network != session.me.network:
         raise ScenarioFailed(f"peer network {session.peer_version.network!r} "
                              f"!= ours {session.me.network!r} but it did not reject us")
@@ -844,7 +923,7 @@ async def close_call(session: Session, call, args) -> None:
             return
     call.cancel()
     session.report.emit("stream_closed", code="CANCELLED", details="cancelled locally",
-                        local=True)
+                        local=True, **session.close_fields())
     session.closed = StreamClosed("CANCELLED", "cancelled locally")
 
 
@@ -856,38 +935,63 @@ def identity_from_args(args, default_network: str) -> LocalIdentity:
                          advertise=args.advertise)
 
 
+async def dial_and_run(args, wire: Wire, report: Reporter, target: str,
+                       me: LocalIdentity, peers: Optional[PeerTable] = None) -> Optional[str]:
+    """Dial `target`, run args.scenario, close; returns the failure or None."""
+    compression = None if args.no_gzip else grpc.Compression.Gzip
+    async with grpc.aio.insecure_channel(target, options=grpc_options(args.max_message_mb),
+                                         compression=compression) as channel:
+        # No (de)serializers: messages travel as raw bytes so the garbage and
+        # unknown-payload scenarios can use the very same method as valid traffic.
+        call = channel.stream_stream(METHOD)()
+        session = Session(wire, ClientTransport(call), me, report,
+                          SessionPolicy(addresses=args.addresses), gzip=not args.no_gzip)
+        if peers is not None:
+            peers.add(session, target_ip(target))
+        error = None
+        try:
+            async with session.running():
+                try:
+                    await run_scenario(session, call, args)
+                except (ScenarioFailed, StepTimeout, StreamClosed, PeerRejected) as e:
+                    error = str(e)
+                await close_call(session, call, args)
+        finally:
+            if peers is not None:
+                peers.remove(session)
+        if error is None and session.violations:
+            error = "protocol violations: " + "; ".join(session.violations)
+        return error
+
+
+def target_ip(target: str) -> Optional[str]:
+    """The IP a HOST:PORT dials (the first address it resolves to), IPv4-mapped as IPv4."""
+    host, port = split_host_port(target)
+    try:
+        ip = ipaddress.ip_address(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][4][0])
+    except (OSError, ValueError, IndexError):
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return str(ip)
+
+
 async def run_client(args, wire: Wire, report: Reporter) -> bool:
     refusal = None if args.allow_remote else non_loopback_reason(args.target)
     if refusal:
         report.emit("done", ok=False, error=refusal, scenario=args.scenario)
         return False
-    compression = None if args.no_gzip else grpc.Compression.Gzip
-    async with grpc.aio.insecure_channel(args.target, options=grpc_options(args.max_message_mb),
-                                         compression=compression) as channel:
-        # No (de)serializers: messages travel as raw bytes so the garbage and
-        # unknown-payload scenarios can use the very same method as valid traffic.
-        call = channel.stream_stream(METHOD)()
-        me = identity_from_args(
-            args, TESTNET_10 if args.scenario == "wrong-network" else MAINNET)
-        session = Session(wire, ClientTransport(call), me, report,
-                          SessionPolicy(addresses=args.addresses), gzip=not args.no_gzip)
-        error = None
-        async with session.running():
-            try:
-                await run_scenario(session, call, args)
-            except (ScenarioFailed, StepTimeout, StreamClosed, PeerRejected) as e:
-                error = str(e)
-            await close_call(session, call, args)
-        if error is None and session.violations:
-            error = "protocol violations: " + "; ".join(session.violations)
-        report.emit("done", ok=error is None, error=error, scenario=args.scenario)
-        return error is None
+    me = identity_from_args(args, TESTNET_10 if args.scenario == "wrong-network" else MAINNET)
+    error = await dial_and_run(args, wire, report, args.target, me)
+    report.emit("done", ok=error is None, error=error, scenario=args.scenario)
+    return error is None
 
 
 # --------------------------------------------------------------------------- server
 
 
-def judge_version(version, me: LocalIdentity, forced_reason: Optional[str]) -> Optional[str]:
+def judge_version(version, me: LocalIdentity, forced_reason: Optional[str],
+                  duplicate: bool = False) -> Optional[str]:
     """Return the Reject reason a node would send for this Version, in the node's order."""
     if len(version.id) != 16:
         return f"invalid peer id length {len(version.id)}"
@@ -895,6 +999,8 @@ def judge_version(version, me: LocalIdentity, forced_reason: Optional[str]) -> O
         return f"IP has illegal length {len(version.address.ip)}"
     if version.HasField("subnetworkId") and len(version.subnetworkId.bytes) != 20:
         return f"invalid subnetwork id length {len(version.subnetworkId.bytes)}"
+    if duplicate:
+        return "DUPLICATE_CONNECTION"
     if forced_reason is not None:
         return forced_reason
     if version.id == me.peer_id:
@@ -910,12 +1016,24 @@ def judge_version(version, me: LocalIdentity, forced_reason: Optional[str]) -> O
 class NodeServer:
     """gRPC servicer that treats every MessageStream like a rusty-kaspa node would."""
 
-    def __init__(self, args, wire: Wire, report: Reporter, stop: asyncio.Event):
+    # After the request stream hits EOF, how long to wait for grpcio to cancel the
+    # handler. A client's RST_STREAM (or a dropped connection) also shows up as EOF on
+    # context.read(); grpcio then cancels the handler task within a loop iteration or
+    # two, while a clean END_STREAM leaves it alone (context.cancelled() is False in
+    # both cases, so the cancellation is the only tell). See README "grpcio behaviour".
+    CANCEL_GRACE = 0.25
+    # After the peer's Reject: how long to keep reading to see how the peer ends its
+    # side (a node closes at once; this only delays our trailers by at most that much).
+    REJECT_GRACE = 0.5
+
+    def __init__(self, args, wire: Wire, report: Reporter, stop: asyncio.Event,
+                 me: Optional[LocalIdentity] = None, peers: Optional[PeerTable] = None):
         self.args = args
         self.wire = wire
         self.report = report
         self.stop = stop
-        self.me = identity_from_args(args, MAINNET)
+        self.me = me or identity_from_args(args, MAINNET)
+        self.peers = peers
         self._numbers = itertools.count(1)
         self._sessions: set[Session] = set()
         self.finished_streams = 0
@@ -933,48 +1051,86 @@ class NodeServer:
             await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "max streams reached")
         # Headers first: a dialing node sends nothing until it has them.
         await context.send_initial_metadata(())
-        report.emit("stream_opened", peer=peer,
+        where = peer_ip_port(peer)
+        report.emit("stream_opened", peer=peer, **where,
                     request_metadata={m.key: _metadata_value(m.value)
                                       for m in context.invocation_metadata() or ()})
         # grpcio hides grpc-accept-encoding, so gzip_frame assumes the peer accepts gzip.
         session = Session(self.wire, ServerTransport(context), self.me, report,
-                          self._policy(report, peer), gzip=True)
+                          self._policy(report, peer, where["peer_ip"]), gzip=True,
+                          report_closes=False)
         self._sessions.add(session)
+        if self.peers is not None:
+            self.peers.add(session, where["peer_ip"])
+        eof_at: Optional[float] = None
         try:
-            async with session.running():
-                await self._serve(session)
-            report.emit("stream_closed", code="OK", details="closed by us: server stopping",
-                        local=True)
-        except StreamClosed:
-            pass  # already reported as stream_closed
-        except LocalClose as closing:
-            report.emit("stream_closed", code="OK", details=f"closed by us: {closing}",
-                        local=True)
-        except PeerRejected:
-            report.emit("stream_closed", code="OK",
-                        details="closed by us after the peer's Reject", local=True)
+            try:
+                async with session.running():
+                    try:
+                        await self._serve(session)
+                        closed = _Outcome("OK", "closed by us: server stopping", "server")
+                    except PeerRejected:
+                        closed = await self._after_peer_reject(session)
+            except StreamClosed as ended:
+                if session.write_failed or ended.code != "OK":
+                    closed = _Outcome(ended.code, ended.details, "cancelled")
+                else:  # EOF: END_STREAM, or an RST that grpcio reports as EOF first
+                    eof_at = time.monotonic()
+                    if not _cancel_requested():
+                        await asyncio.sleep(self.CANCEL_GRACE)  # cancelled here after an RST
+                    if _cancel_requested():
+                        raise asyncio.CancelledError
+                    closed = _Outcome("OK", ended.details, "end_stream")
+            except LocalClose as closing:
+                closed = _Outcome("OK", f"closed by us: {closing}", "server")
         except asyncio.CancelledError:
-            report.emit("stream_closed", code="CANCELLED", details="RPC cancelled")
+            extra = {}
+            if eof_at is not None:
+                extra["eof_to_cancel_ms"] = round((time.monotonic() - eof_at) * 1000, 1)
+            report.emit("stream_closed", code="CANCELLED",
+                        details="RPC cancelled (peer's RST_STREAM or lost connection)",
+                        peer_ended="cancelled", **extra, **session.close_fields())
             raise
+        else:
+            local = {"local": True} if closed.peer_ended == "server" else {}
+            report.emit("stream_closed", code=closed.code, details=closed.details,
+                        peer_ended=closed.peer_ended, **local, **session.close_fields())
         finally:
             self._sessions.discard(session)
+            if self.peers is not None:
+                self.peers.remove(session)
             self._stream_finished()
+
+    async def _after_peer_reject(self, session: Session) -> "_Outcome":
+        """The peer sent Reject: see briefly whether it ends its side, then end ours."""
+        # A StreamClosed from here is reported by message_stream (end_stream/cancelled).
+        await session.pump_until(lambda: False, self.REJECT_GRACE, stop_on_reject=False)
+        return _Outcome("OK", "closed by us after the peer's Reject", "server")
 
     def end_streams(self) -> None:
         """Make every open stream finish with OK trailers, as a node closing its peers."""
         for session in self._sessions:
             session.interrupt()
 
-    def _policy(self, report: Reporter, peer: str) -> SessionPolicy:
+    def _policy(self, report: Reporter, peer: str, peer_ip: Optional[str]) -> SessionPolicy:
         def judge(version) -> Optional[str]:
             report.emit("probe_accepted", peer=peer, **describe_version(version))
-            return judge_version(version, self.me, self.args.reject_after_version)
+            duplicate = self.peers is not None and self.peers.has(version.id, peer_ip)
+            return judge_version(version, self.me, self.args.reject_after_version, duplicate)
         return SessionPolicy(judge_version=judge, addresses=self.args.addresses,
                              close_on_violation=True)
 
     async def _serve(self, session: Session) -> None:
         """The node's side of one connection: handshake with deadlines, then flows."""
         args = self.args
+        if args.version_delay > 0:
+            # A busy node handshakes inbound peers one at a time: until it gets to this
+            # one, nothing is sent and nothing read (bytes wait in the inbox), so our
+            # Verack can only follow our late Version, and our timers start after it.
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), args.version_delay)
+            if self.stop.is_set():
+                return
         await session.send_version()
         if not await session.pump_until(
                 lambda: session.peer_version is not None and session.got_verack,
@@ -995,34 +1151,205 @@ class NodeServer:
             self.stop.set()
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    code: str
+    details: str
+    peer_ended: str  # "end_stream" | "cancelled" | "server"
+
+
+def _cancel_requested() -> bool:
+    """Whether someone (grpcio, after an RST) asked to cancel the current task.
+
+    Checked besides catching CancelledError because the request can get lost: on
+    Python < 3.12 asyncio.wait_for() returns the inner result and drops a cancellation
+    that arrives as the inner future completes (here: the EOF reaching the inbox while
+    grpcio cancels us), and cleanup awaits under suppress(BaseException) swallow it.
+    Task.cancelling() still counts the request.
+    """
+    task = asyncio.current_task()
+    cancelling = getattr(task, "cancelling", None)  # Python 3.11+
+    return bool(cancelling and cancelling())
+
+
+def peer_ip_port(peer: str) -> dict:
+    """'ipv6:[::ffff:1.2.3.4]:5' -> {'peer_ip': '1.2.3.4', 'peer_port': 5} (mapped -> IPv4)."""
+    _, _, address = peer.partition(":")
+    try:
+        host, port = split_host_port(address)
+        ip = ipaddress.ip_address(host)
+    except (argparse.ArgumentTypeError, ValueError):
+        return {"peer_ip": None, "peer_port": None}
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return {"peer_ip": str(ip), "peer_port": port}
+
+
 async def run_until_stopped(stop: asyncio.Event, lifetime: Optional[float]) -> None:
+    install_stop_signals(stop)
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(stop.wait(), lifetime)
+
+
+def install_stop_signals(stop: asyncio.Event) -> None:
+    # A parent may hand us SIGTERM/SIGINT blocked (a process started from a thread that blocks them, as
+    # signalfd-based runtimes do): unblock them, or the handlers below would never run.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    with contextlib.suppress(asyncio.TimeoutError):
-        await asyncio.wait_for(stop.wait(), lifetime)
+
+
+def local_ipv4_addresses() -> list[str]:
+    """Every IPv4 address of this host (of this network namespace), loopback first.
+
+    Read from /proc/net/fib_trie (its "/32 host LOCAL" entries), which is per network
+    namespace and lists secondary addresses too.
+    """
+    found: list[str] = []
+    try:
+        lines = Path("/proc/net/fib_trie").read_text().splitlines()
+    except OSError:
+        return ["127.0.0.1"]
+    for previous, line in zip(lines, lines[1:]):
+        if line.strip() == "/32 host LOCAL":
+            ip = previous.strip().lstrip("|-+ ").strip()
+            if ip not in found:
+                found.append(ip)
+    return sorted(found, key=lambda ip: not ipaddress.ip_address(ip).is_loopback) or ["127.0.0.1"]
+
+
+def listen_sockets(listen: str) -> list[tuple[str, int]]:
+    """What to bind for one --listen.
+
+    gRPC C-core binds a wildcard 0.0.0.0 as a dual-stack [::] socket, so a peer would
+    also answer over IPv6, unlike rusty-kaspa (tonic) whose default 0.0.0.0 listener
+    is IPv4 only. So 0.0.0.0 becomes every local IPv4 address (as present at start).
+    [::] stays one dual-stack socket, as with tonic on Linux.
+    """
+    host, port = split_host_port(listen)
+    if host == "0.0.0.0":
+        return [(ip, port) for ip in local_ipv4_addresses()]
+    return [(host, port)]
+
+
+async def start_node_server(node: NodeServer, listens: list[str], max_message_mb: int):
+    """A grpc.aio server for `node` on every address.
+
+    Returns (server, ports, bound) or (None, failed address, None). A --listen that
+    expands to several sockets (0.0.0.0) uses one port for all of them, also with port 0.
+    """
+    # Gzip is both accepted (C-core always decodes it) and used for responses to
+    # peers that advertise it, matching the node's accept/send_compressed(Gzip).
+    # No SO_REUSEPORT (C-core sets it by default): a second peer on a port already in
+    # use must fail to listen, not silently share the connections like it would.
+    server = grpc.aio.server(options=grpc_options(max_message_mb) + [("grpc.so_reuseport", 0)],
+                             compression=grpc.Compression.Gzip)
+    server.add_generic_rpc_handlers((node.handler(),))
+    ports, bound = [], []
+    for listen in listens:
+        port = None
+        for host, wanted in listen_sockets(listen):
+            address = format_host_port(host, wanted if port is None else port)
+            try:  # grpcio 1.85 raises RuntimeError; older versions returned 0
+                got = server.add_insecure_port(address)
+            except RuntimeError:
+                got = 0
+            if got == 0:
+                return None, address, None
+            port = got
+            bound.append(format_host_port(host, got))
+        ports.append(port)
+    await server.start()
+    return server, ports, bound
 
 
 async def run_server(args, wire: Wire, report: Reporter) -> bool:
     stop = asyncio.Event()
     node = NodeServer(args, wire, report, stop)
-    # Gzip is both accepted (C-core always decodes it) and used for responses to
-    # peers that advertise it, matching the node's accept/send_compressed(Gzip).
-    server = grpc.aio.server(options=grpc_options(args.max_message_mb),
-                             compression=grpc.Compression.Gzip)
-    server.add_generic_rpc_handlers((node.handler(),))
-    port = server.add_insecure_port(args.listen)
-    if port == 0:
-        report.emit("done", ok=False, error=f"cannot listen on {args.listen}")
+    server, ports, bound = await start_node_server(node, args.listen, args.max_message_mb)
+    if server is None:
+        report.emit("done", ok=False, error=f"cannot listen on {ports}")
         return False
-    await server.start()
-    report.emit("listening", port=port, network=node.me.network, id=node.me.peer_id)
+    report.emit("listening", port=ports[0], ports=ports, bound=bound, network=node.me.network,
+                id=node.me.peer_id)
     await run_until_stopped(stop, args.lifetime_seconds)
     stop.set()  # also when the lifetime ran out, so handlers see it
     node.end_streams()
     await server.stop(grace=3)
     report.emit("done", ok=True, error=None, streams=node.finished_streams)
     return True
+
+
+# --------------------------------------------------------------------------- node
+
+
+async def run_node(args, wire: Wire, report: Reporter) -> bool:
+    """One node process: one id, a server (if --listen) and a client (if --dial).
+
+    The server starts first, so the sensor's dial-back finds it. The process keeps
+    serving after the client finished until SIGTERM/SIGINT or --lifetime-seconds; a
+    node that does not listen exits when its client is done.
+    """
+    me = identity_from_args(args, MAINNET)
+    server_report, client_report = report.bind(role="server"), report.bind(role="client")
+    if args.dial and not args.allow_remote:
+        refusal = non_loopback_reason(args.dial)
+        if refusal:
+            report.emit("done", ok=False, error=refusal, id=me.peer_id, streams=0)
+            return False
+    stop = asyncio.Event()
+    install_stop_signals(stop)
+    peers = PeerTable()  # both roles: the duplicate (id, IP) check
+    node = NodeServer(args, wire, server_report, stop, me, peers)
+    server, ports, bound = None, [], []
+    if args.listen:
+        server, ports, bound = await start_node_server(node, args.listen, args.max_message_mb)
+        if server is None:
+            report.emit("done", ok=False, error=f"cannot listen on {ports}", id=me.peer_id,
+                        streams=0)
+            return False
+    server_report.emit("listening", port=ports[0] if ports else None, ports=ports, bound=bound,
+                       network=me.network, id=me.peer_id)
+
+    client_task = None
+    if args.dial:
+        client_task = asyncio.ensure_future(node_client(args, wire, client_report, me, peers))
+    stop_task = asyncio.ensure_future(stop.wait())
+    waits = {stop_task}
+    if client_task is not None and server is None:
+        waits.add(client_task)  # nothing to serve: done when the client is
+    await asyncio.wait(waits, timeout=args.lifetime_seconds,
+                       return_when=asyncio.FIRST_COMPLETED)
+    stop.set()
+    stop_task.cancel()
+    error = None
+    if client_task is not None:
+        if not client_task.done():
+            client_task.cancel()
+        error = await client_task
+    node.end_streams()
+    if server is not None:
+        await server.stop(grace=3)
+    report.emit("done", ok=error is None, error=error, id=me.peer_id,
+                streams=node.finished_streams)
+    return error is None
+
+
+async def node_client(args, wire: Wire, report: Reporter, me: LocalIdentity,
+                      peers: PeerTable) -> Optional[str]:
+    """The node's outgoing connection: the `node` scenario; reports client_done."""
+    timer = start_watchdog(client_max_runtime(args), report)
+    stopped = False
+    try:
+        error = await dial_and_run(args, wire, report, args.dial, me, peers)
+    except asyncio.CancelledError:
+        error, stopped = "stopped before the client scenario finished", True
+    finally:
+        timer.cancel()
+    report.emit("client_done", ok=error is None, error=error, scenario=args.scenario,
+                target=args.dial, stopped=stopped)
+    return error
 
 
 # --------------------------------------------------------------------------- tcp sink
@@ -1083,7 +1410,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    # Options both gRPC roles share: what we say in our Version, and transport limits.
+    # Options both gRPC roles share: what we say in our Version, our address book, and
+    # transport limits. In `node` they hold for both roles (one node, one identity).
     version = argparse.ArgumentParser(add_help=False)
     v = version.add_argument_group("our Version message")
     v.add_argument("--network", help="Version.network (default kaspa-mainnet; "
@@ -1093,56 +1421,83 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--id-hex", type=peer_id_arg,
                    help="peer id in hex, normally 16 bytes (default: random UUIDv4)")
     v.add_argument("--advertise", type=host_port_arg, metavar="IP:PORT",
-                   help="set Version.address (omitted by default)")
+                   help="set Version.address (omitted by default); 4 bytes for IPv4, 16 for "
+                   "IPv6 incl. [::ffff:a.b.c.d]; the no-address forms 0.0.0.0:0, [::]:0 and "
+                   "[::ffff:0.0.0.0]:0 are sent as given")
+    v.add_argument("--addresses", type=address_list_arg, default=[], metavar="IP:PORT,...",
+                   help="entries of our Addresses replies to every RequestAddresses (sent as "
+                   "given: '[::ffff:1.2.3.4]:16111' goes out as 16 bytes, port 0 as 0)")
     t = version.add_argument_group("transport")
     t.add_argument("--max-message-mb", type=int, default=1024,
                    help="largest message we accept (node: 1024; grpcio default: 4)")
 
-    client = sub.add_parser("client", parents=[version], help="dial a sensor like a node")
+    # The dialing role (client, node's client).
+    dialer = argparse.ArgumentParser(add_help=False)
+    d = dialer.add_argument_group("dialing role")
+    d.add_argument("--wait-for-version", action="store_true",
+                   help="send our Version only after the peer's Version arrived")
+    d.add_argument("--no-gzip", action="store_true", help="send uncompressed messages")
+    d.add_argument("--address-requests", type=int, default=1, metavar="N",
+                   help="node scenario: send N RequestAddresses one after another, expecting "
+                   "exactly one Addresses for each (default 1)")
+    d.add_argument("--timeout", type=float, default=10.0, help="seconds per wait")
+    d.add_argument("--headers-timeout", type=float, default=10.0,
+                   help="seconds to wait for response headers (tonic: 10)")
+    d.add_argument("--hold-seconds", type=float, default=0.0,
+                   help="stay connected this long after the scenario, answering pings")
+    d.add_argument("--close", choices=("half-close", "cancel"), default="half-close")
+    d.add_argument("--close-wait", type=float, default=3.0,
+                   help="seconds to wait for the peer to end after our half-close")
+    d.add_argument("--max-runtime", type=float,
+                   help="hard limit for the dialing part (default derived from timeouts)")
+    d.add_argument("--allow-remote", action="store_true",
+                   help="permit a non-loopback target")
+
+    # The accepting role (server, node's server): per-stream behaviour.
+    acceptor = argparse.ArgumentParser(add_help=False)
+    a = acceptor.add_argument_group("accepting role (per stream)")
+    a.add_argument("--reject-after-version", metavar="REASON",
+                   help="Reject every peer with REASON after its Version")
+    a.add_argument("--version-delay", type=float, default=0.0, metavar="SECONDS",
+                   help="send our Version (and read anything) only this long after the stream "
+                   "opened, like a busy node handshaking inbound peers one at a time")
+    a.add_argument("--max-streams", type=int, default=0,
+                   help="exit after this many streams ended; refuse more (0: no limit)")
+    a.add_argument("--lifetime-seconds", type=float, help="exit after this long")
+    a.add_argument("--version-timeout", type=float, default=4.0,
+                   help="Reject if the peer's Version+Verack take longer (node: 4)")
+    a.add_argument("--ready-timeout", type=float, default=8.0,
+                   help="Reject if the peer's Ready takes longer (node: 8)")
+    a.add_argument("--no-request-addresses", dest="request_addresses",
+                   action="store_false", help="do not send RequestAddresses after Ready")
+    a.add_argument("--ping-interval", type=float, default=0.0,
+                   help="ping the peer this often after the handshake (node: 120; 0: never)")
+
+    client = sub.add_parser("client", parents=[version, dialer], help="dial a sensor like a node")
     client.add_argument("--target", required=True, metavar="HOST:PORT")
     client.add_argument("--scenario", choices=sorted(SCENARIOS), default="node")
-    client.add_argument("--wait-for-version", action="store_true",
-                        help="send our Version only after the peer's Version arrived")
-    client.add_argument("--no-gzip", action="store_true", help="send uncompressed messages")
-    client.add_argument("--addresses", type=address_list_arg, default=[], metavar="IP:PORT,...",
-                        help="entries of our Addresses replies to the sensor's RequestAddresses "
-                        "(sent as given: '[::ffff:1.2.3.4]:16111' goes out as 16 bytes, port 0 as 0)")
-    client.add_argument("--timeout", type=float, default=10.0, help="seconds per wait")
-    client.add_argument("--headers-timeout", type=float, default=10.0,
-                        help="seconds to wait for response headers (tonic: 10)")
-    client.add_argument("--hold-seconds", type=float, default=0.0,
-                        help="stay connected this long after the scenario, answering pings")
-    client.add_argument("--close", choices=("half-close", "cancel"), default="half-close")
-    client.add_argument("--close-wait", type=float, default=3.0,
-                        help="seconds to wait for the peer to end after our half-close")
     client.add_argument("--expect-reject", metavar="SUBSTRING",
                         help="succeed only if a Reject containing SUBSTRING arrives, then EOF")
     client.add_argument("--size-mb", type=int, default=5, help="oversized: message size")
     client.add_argument("--expect", choices=("close", "accept"), default="close",
                         help="oversized: whether the peer should drop or accept the message")
     client.add_argument("--count", type=int, default=1000, help="flood-invs: number of invs")
-    client.add_argument("--max-runtime", type=float,
-                        help="hard limit for the whole run (default derived from timeouts)")
-    client.add_argument("--allow-remote", action="store_true",
-                        help="permit a non-loopback target")
 
-    server = sub.add_parser("server", parents=[version], help="accept dials like a node")
-    server.add_argument("--listen", required=True, metavar="HOST:PORT")
-    server.add_argument("--addresses", type=address_list_arg, default=[],
-                        metavar="IP:PORT,...", help="entries of our Addresses replies")
-    server.add_argument("--reject-after-version", metavar="REASON",
-                        help="Reject every peer with REASON after its Version")
-    server.add_argument("--max-streams", type=int, default=0,
-                        help="exit after this many streams ended; refuse more (0: no limit)")
-    server.add_argument("--lifetime-seconds", type=float, help="exit after this long")
-    server.add_argument("--version-timeout", type=float, default=4.0,
-                        help="Reject if the peer's Version+Verack take longer (node: 4)")
-    server.add_argument("--ready-timeout", type=float, default=8.0,
-                        help="Reject if the peer's Ready takes longer (node: 8)")
-    server.add_argument("--no-request-addresses", dest="request_addresses",
-                        action="store_false", help="do not send RequestAddresses after Ready")
-    server.add_argument("--ping-interval", type=float, default=0.0,
-                        help="ping the peer this often after the handshake (node: 120; 0: never)")
+    server = sub.add_parser("server", parents=[version, acceptor], help="accept dials like a node")
+    server.add_argument("--listen", required=True, action="append", metavar="HOST:PORT",
+                        help="address to listen on (repeatable; [::]:P is dual stack, "
+                        "0.0.0.0:P IPv4 only)")
+    server.add_argument("--allow-remote", action="store_true",
+                        help="accepted for symmetry with node; listening never sends traffic, "
+                        "so any listen address is allowed")
+
+    node = sub.add_parser("node", parents=[version, dialer, acceptor],
+                          help="one node process: server and client with one id")
+    node.add_argument("--listen", action="append", default=[], metavar="HOST:PORT",
+                      help="serve here (repeatable; none: the node does not listen)")
+    node.add_argument("--dial", metavar="HOST:PORT",
+                      help="dial the sensor here and run the node scenario")
+    node.set_defaults(scenario="node", expect_reject=None)
 
     sink = sub.add_parser("tcp-sink", help="accept TCP, never speak")
     sink.add_argument("--listen", required=True, metavar="HOST:PORT")
@@ -1156,7 +1511,7 @@ def client_max_runtime(args) -> float:
     return args.headers_timeout + 4 * args.timeout + args.hold_seconds + args.close_wait + 30
 
 
-def start_watchdog(seconds: float, report: Reporter) -> None:
+def start_watchdog(seconds: float, report: Reporter) -> threading.Timer:
     """Last line of defence against a hang inside C-core: report and exit hard."""
     def expire():
         report.emit("done", ok=False, error=f"max runtime of {seconds:g}s exceeded")
@@ -1164,6 +1519,7 @@ def start_watchdog(seconds: float, report: Reporter) -> None:
     timer = threading.Timer(seconds, expire)
     timer.daemon = True
     timer.start()
+    return timer
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -1173,9 +1529,13 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 0 if asyncio.run(run_tcp_sink(args, report)) else 1
     wire = Wire(load_protowire())
     if args.command == "client":
-        start_watchdog(client_max_runtime(args), report)
-        return 0 if asyncio.run(run_client(args, wire, report)) else 1
-    return 0 if asyncio.run(run_server(args, wire, report)) else 1
+        start_watchdog(client_max_runtime(args), report.bind(role="client"))
+        return 0 if asyncio.run(run_client(args, wire, report.bind(role="client"))) else 1
+    if args.command == "node":
+        if not args.listen and not args.dial:
+            build_parser().error("node: give --listen, --dial or both")
+        return 0 if asyncio.run(run_node(args, wire, report)) else 1
+    return 0 if asyncio.run(run_server(args, wire, report.bind(role="server"))) else 1
 
 
 if __name__ == "__main__":

@@ -270,8 +270,13 @@ enum ConfigurationSchema {
             value: { .strings($0.announce.peers) },
             apply: { config, value throws(InvalidValue) in
                 let list = try value.stringList()
-                for text in list where PeerAddress(text) == nil {
-                    throw InvalidValue(reason: "expected IP:PORT (IPv6 as [addr]:port), got \"\(text)\"")
+                for text in list {
+                    guard let address = PeerAddress(text) else {
+                        throw InvalidValue(reason: "expected IP:PORT (IPv6 as [addr]:port), got \"\(text)\"")
+                    }
+                    guard address.port != 0, !address.ip.isUnspecified else {
+                        throw InvalidValue(reason: "\"\(text)\" is no address (port 0 or an unspecified IP)")
+                    }
                 }
                 config.announce.peers = list
             }),
