@@ -16,7 +16,8 @@ public struct NodeVisit: Sendable {
     /// True when the node's Version arrived (the proof of a Kaspa node listening there).
     public var reachable: Bool
     /// Why not reachable or why the handshake failed: `connection_refused`, `timed_out`, `unreachable`,
-    /// `connect_error`, `no_kaspa_version`, or `handshake_failed` for a node that answered but refused us.
+    /// `connect_error`, `not_http2` (no HTTP/2 server: silent, or another protocol), `no_kaspa_version` (a gRPC
+    /// server without a Kaspa Version), or `handshake_failed` for a node that answered but refused us.
     public var failure: String?
     /// Details of the failure.
     public var failureDetail: String?

@@ -185,6 +185,17 @@ struct InboundPeerTests {
         }
     }
 
+    @Test("A crawler that asks for addresses again and again gets one Addresses for every RequestAddresses")
+    func everyRequestAddressesAnswered() async throws {
+        try await SensorHarness.withSensor(["probing": ["enabled": "false"]]) { sensor in
+            let run = try await sensor.pythonClient(["--scenario", "node", "--address-requests", "3"])
+            #expect(run.status == 0, "\(run.output)")
+            #expect(run.events.filter { $0["event"] as? String == "addresses_received" }.count == 3)
+            let row = try #require(try await sensor.waitForRows().first)
+            #expect(row["addresses_sent"] == "3")
+        }
+    }
+
     @Test("Unknown payloads and inv floods are drained; Pings are still answered")
     func drainsUnknownAndInvs() async throws {
         try await SensorHarness.withSensor(["probing": ["enabled": "false"]]) { sensor in

@@ -18,6 +18,8 @@ struct NetworkLabTests {
         var classification: String
         var outcome: String
         var check: @Sendable ([String: String]) -> String? = { _ in nil }
+        /// A check of what the node itself printed (its side of the dial-back).
+        var nodeCheck: @Sendable (String) -> String? = { _ in nil }
         /// The node answers the dial-back itself, so its server must see a complete, politely ended handshake.
         var answersProbe = false
         let id = LocalID.make()
@@ -53,7 +55,10 @@ struct NetworkLabTests {
                 host: "rejecter", truth: "full node: Version, then Reject",
                 node: v4 + ["--reject-after-version", "peer user agent rejected"], classification: "public",
                 outcome: "version_received",
-                check: { $0["probe_error"]?.contains("peer user agent rejected") == true ? nil : "no Reject recorded" }),
+                nodeCheck: { output in
+                    // The ground truth: the node really sent its Version and then a Reject to the dial-back.
+                    DialBack.all(in: output).contains { $0.sentReject != nil } ? nil : "the node sent no Reject"
+                }),
             Case(
                 host: "nonkaspa", truth: "port 16111 is an HTTP/1.1 server", node: ["--dial", sensorV4],
                 classification: "unknown", outcome: "not_http2",
@@ -175,20 +180,34 @@ struct NetworkLabTests {
             sensor.standardError.contains("accepting Kaspa peers")
         }
 
-        let web = try lab.start("nonkaspa", ["python3", "-m", "http.server", "16111", "--bind", "198.51.100.50"])
+        // Every listener is up before any node dials: the truth of a host behind a port forward (natb) is
+        // whatever listens at the forward's target (nata) when the sensor dials back.
+        let web = try lab.start(
+            "nonkaspa", ["python3", "-u", "-m", "http.server", "16111", "--bind", "198.51.100.50"])
         processes.append(web)
-        try await Task.sleep(for: .milliseconds(500))  // the HTTP server binds before its client dials
         let cases = Self.cases()
         var nodes: [String: CommandProcess] = [:]
-        for item in cases {
-            let node = try lab.start(
-                item.host,
-                [
-                    "python3", PythonPeer.script, "node", "--id-hex", item.id, "--allow-remote", "--hold-seconds", "1",
-                    "--lifetime-seconds", "120",
-                ] + item.node)
-            nodes[item.host] = node
-            processes.append(node)
+        for listening in [true, false] {
+            for item in cases where item.node.contains("--listen") == listening {
+                let node = try lab.start(
+                    item.host,
+                    [
+                        "python3", PythonPeer.script, "node", "--id-hex", item.id, "--allow-remote",
+                        "--hold-seconds", "1", "--lifetime-seconds", "120",
+                    ] + item.node)
+                nodes[item.host] = node
+                processes.append(node)
+            }
+            guard listening else { break }
+            for item in cases where item.node.contains("--listen") {
+                let node = nodes[item.host]!
+                try await Self.waitUntil(limit: .seconds(60), "\(item.host): \(node.standardError)") {
+                    node.standardOutput.contains("\"listening\"")
+                }
+            }
+            try await Self.waitUntil(limit: .seconds(30), "nonkaspa: \(web.standardError)") {
+                (web.standardOutput + web.standardError).contains("Serving HTTP")
+            }
         }
 
         let ids = cases.map { "'\($0.id)'" }.joined(separator: ",")
@@ -221,6 +240,9 @@ struct NetworkLabTests {
                 problems.append("expected \(item.classification) / \(item.outcome)")
             }
             if let row, let problem = item.check(row) { problems.append(problem) }
+            if let node = nodes[item.host], let problem = item.nodeCheck(node.standardOutput) {
+                problems.append(problem)
+            }
             if item.answersProbe, let node = nodes[item.host], let problem = Self.politeClose(node.standardOutput) {
                 problems.append(problem)
             }
@@ -246,6 +268,7 @@ struct NetworkLabTests {
         var handshakeCompleted: Bool
         var peerEnded: String
         var reject: String?
+        var sentReject: String?
         var addressesAnswered: Int
 
         static func all(in output: String) -> [DialBack] {
@@ -256,6 +279,7 @@ struct NetworkLabTests {
                     handshakeCompleted: close["handshake_completed"] as? Bool == true,
                     peerEnded: close["peer_ended"] as? String ?? "?",
                     reject: close["reject_received"] as? String,
+                    sentReject: close["reject_sent"] as? String,
                     addressesAnswered: events.filter {
                         $0["event"] as? String == "addresses_received" && stream($0) == stream(close)
                     }.count)
@@ -281,6 +305,10 @@ struct NetworkLabTests {
         let streams = DialBack.all(in: output)
         guard !streams.isEmpty else { return "the node saw no dial-back stream end" }
         var problems: [String] = []
+        // A dial-back must not seed the gossip that phase 3 measures: its Version names no address.
+        for probe in PythonPeer.parse(output) where probe["event"] as? String == "probe_accepted" {
+            if let address = probe["address"] as? String { problems.append("the dial-back advertised \(address)") }
+        }
         for (index, stream) in streams.enumerated() {
             if !stream.handshakeCompleted { problems.append("dial-back \(index + 1): handshake not completed") }
             if stream.peerEnded != "end_stream" {

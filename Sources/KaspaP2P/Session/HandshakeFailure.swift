@@ -32,7 +32,7 @@ public struct HandshakeFailure: Error, Sendable, Hashable, CustomStringConvertib
         public static let transportError = Code(rawValue: "transport_error")
         /// The sensor is shutting down.
         public static let shutdown = Code(rawValue: "shutdown")
-        /// A probe stopped on purpose after the peer's Version (the proof of reachability it needed).
+        /// A session stopped on purpose after the peer's Version (``PeerSessionConfiguration/AfterHandshake/stopAtPeerVersion``).
         public static let stoppedAtVersion = Code(rawValue: "stopped_at_version")
         /// The inbound connection limit was reached.
         public static let capacity = Code(rawValue: "over_capacity")

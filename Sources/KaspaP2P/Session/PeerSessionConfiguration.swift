@@ -17,7 +17,9 @@ public struct PeerSessionConfiguration: Sendable {
 
     /// What a session does once the handshake is complete.
     public enum AfterHandshake: Sendable, Hashable {
-        /// Stop right after the peer's Version (a reachability probe: the Version is the proof).
+        /// Stop right after the peer's Version (the quickest proof that a node listens). Nodes log such a close
+        /// as a failed handshake, so the sensor's own dial-backs finish the handshake instead
+        /// (`closeAfterExchange`).
         case stopAtPeerVersion
         /// Stay until the address exchange is over (the peer's RequestAddresses answered, our rounds done, or
         /// `addressWait` elapsed) and the session is released (``PeerSession/release()``), then linger and close.
