@@ -165,14 +165,7 @@ public final class Prober: Sendable {
             classification: .unknown, outcome: "", error: nil, target: target, duration: nil, attempts: number,
             cached: false)
         let observer = ProbeObserver { node in
-            var result = template
-            result.classification = .public
-            result.outcome = ProbeOutcome.versionReceived
-            result.duration = ContinuousClock.now - start
-            result.peerUserAgent = node.userAgent
-            result.peerID = node.idHex
-            result.peerProtocolVersion = node.protocolVersion
-            observedEarly(result)
+            observedEarly(template.versionReceived(from: node, after: ContinuousClock.now - start))
         }
         let outcome = await dialer.dial(
             target,
@@ -197,12 +190,8 @@ public final class Prober: Sendable {
             base.error = detail
         case .connected(let report, let error):
             if let node = report?.peerVersion {
-                base.classification = .public
-                base.outcome = ProbeOutcome.versionReceived
-                base.duration = observer.versionArrival.map { $0 - start } ?? base.duration
-                base.peerUserAgent = node.userAgent
-                base.peerID = node.idHex
-                base.peerProtocolVersion = node.protocolVersion
+                base = base.versionReceived(
+                    from: node, after: observer.versionArrival.map { $0 - start } ?? base.duration ?? .zero)
                 if let failure = report?.handshakeFailure {
                     base.error = "after its Version: \(failure)"
                 }
@@ -212,6 +201,21 @@ public final class Prober: Sendable {
             }
         }
         return base
+    }
+}
+
+extension ProbeResult {
+    /// This attempt's result once the dialed node's Version arrived `duration` after the probe started: the
+    /// address answers as a Kaspa node (``ProbeRequest/label(_:)`` then checks whose).
+    fileprivate func versionReceived(from node: PeerVersion, after duration: Duration) -> ProbeResult {
+        var result = self
+        result.classification = .public
+        result.outcome = ProbeOutcome.versionReceived
+        result.duration = duration
+        result.peerUserAgent = node.userAgent
+        result.peerID = node.idHex
+        result.peerProtocolVersion = node.protocolVersion
+        return result
     }
 }
 
