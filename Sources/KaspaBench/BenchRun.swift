@@ -139,6 +139,24 @@ struct BenchRun {
         report.record(
             "2c", "idle resident memory of the sensor", String(format: "%.1f MB", Double(result.idleBytes) / megabyte),
             target: "≤ 30 MB", met: Double(result.idleBytes) <= 30 * megabyte)
+        try await sessionChurn()
+    }
+
+    /// Figure 2d: anonymous memory left behind per completed session (close mode, the default).
+    private func sessionChurn() async throws {
+        let sensor = try await SensorProcess(options: .init())
+        let churn = SessionChurnBenchmark(
+            warmUp: 2_000, sessions: 10_000, steps: 5, concurrency: 32, group: group, sources: sources)
+        let result = try await churn.run(against: sensor)
+        await sensor.stop()
+        let readings = result.anonymousBytes.map { String(format: "%.1f", Double($0) / 1024 / 1024) }
+        report.record(
+            "2d", "anonymous memory growth per completed session",
+            String(
+                format: "%.2f KB (RssAnon MB after 2000 then every %d sessions: %@; %d failed)",
+                result.bytesPerSession / 1024, result.sessionsPerStep, readings.joined(separator: ", "),
+                result.failures),
+            target: "≤ 0.1 KB", met: result.bytesPerSession <= 0.1 * 1024)
     }
 
     private func pipeline() async throws {

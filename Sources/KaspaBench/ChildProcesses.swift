@@ -47,8 +47,17 @@ enum ChildProcesses {
 
     /// `VmRSS` of `pid` in bytes (0 if unreadable).
     static func residentBytes(of pid: Int32) -> Int {
+        statusBytes("VmRSS:", of: pid)
+    }
+
+    /// `RssAnon` of `pid` in bytes: resident heap and stacks, without mapped files (0 if unreadable).
+    static func anonymousBytes(of pid: Int32) -> Int {
+        statusBytes("RssAnon:", of: pid)
+    }
+
+    private static func statusBytes(_ field: String, of pid: Int32) -> Int {
         let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return 0 }
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field) }) else { return 0 }
         let kilobytes = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
         return kilobytes * 1024
     }

@@ -1384,6 +1384,67 @@ async def run_tcp_sink(args, report: Reporter) -> bool:
     return True
 
 
+# --------------------------------------------------------------------------- h2-hold
+
+
+def _h2_frame(kind: int, flags: int, stream: int, payload: bytes = b"") -> bytes:
+    return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
+
+
+def _hpack_literal(name: str, value: str) -> bytes:
+    """A literal header field without indexing, new name, no Huffman (RFC 7541 6.2.2): needs no HPACK state."""
+    out = b"\x00"
+    for text in (name.encode(), value.encode()):
+        assert len(text) < 127
+        out += bytes([len(text)]) + text
+    return out
+
+
+async def run_h2_hold(args, report: Reporter) -> bool:
+    """A hostile HTTP/2 peer written from RFC 9113 alone (no gRPC library): opens one MessageStream and then
+    keeps the TCP connection open whatever the server does. It ignores GOAWAY, never answers PING and, in `open`
+    mode, never ends its side of the stream; in `ended` mode it ends its side at once (END_STREAM, no message),
+    so the connection stays open after the stream is over. It exits when the server closes the connection."""
+    host, port = split_host_port(args.target)
+    reason = non_loopback_reason(args.target)
+    if reason:
+        report.emit("done", ok=False, error=reason)
+        return False
+    reader, writer = await asyncio.open_connection(host, port)
+    headers = b"".join(_hpack_literal(n, v) for n, v in [
+        (":method", "POST"), (":scheme", "http"), (":path", "/protowire.P2P/MessageStream"),
+        (":authority", args.target), ("content-type", "application/grpc"), ("te", "trailers")])
+    frames = _h2_frame(4, 0, 0) + _h2_frame(1, 0x4, 1, headers)
+    if args.mode == "ended":
+        frames += _h2_frame(0, 0x1, 1)  # an empty DATA frame with END_STREAM: our side is over, no message
+    writer.write(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frames)
+    await writer.drain()
+    report.emit("stream_requested", mode=args.mode)
+    buffer = b""
+    names = {0: "DATA", 1: "HEADERS", 3: "RST_STREAM", 4: "SETTINGS", 6: "PING", 7: "GOAWAY", 8: "WINDOW_UPDATE"}
+    try:
+        while chunk := await reader.read(65536):
+            buffer += chunk
+            while len(buffer) >= 9:
+                length = int.from_bytes(buffer[:3], "big")
+                if len(buffer) < 9 + length:
+                    break
+                kind, flags, stream = buffer[3], buffer[4], int.from_bytes(buffer[5:9], "big") & 0x7FFFFFFF
+                buffer = buffer[9 + length:]
+                name = names.get(kind, str(kind))
+                if kind == 4 and not flags & 0x1:
+                    writer.write(_h2_frame(4, 0x1, 0))  # SETTINGS ACK: the one courtesy, so the server talks
+                    await writer.drain()
+                if kind == 1 and stream == 1:
+                    report.emit("stream_open" if not flags & 0x1 else "stream_ended_by_server")
+                elif kind in (3, 7) or flags & 0x1:
+                    report.emit("frame", type=name, stream=stream, flags=flags)
+    except ConnectionError:
+        pass
+    report.emit("closed")
+    return True
+
+
 # --------------------------------------------------------------------------- CLI
 
 
@@ -1499,6 +1560,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="dial the sensor here and run the node scenario")
     node.set_defaults(scenario="node", expect_reject=None)
 
+    hold = sub.add_parser("h2-hold", help="open one stream, then keep the connection open, ignoring GOAWAY")
+    hold.add_argument("--target", required=True, metavar="HOST:PORT")
+    hold.add_argument("--mode", choices=["open", "ended"], default="open",
+                      help="open: never end our side; ended: END_STREAM at once")
+
     sink = sub.add_parser("tcp-sink", help="accept TCP, never speak")
     sink.add_argument("--listen", required=True, metavar="HOST:PORT")
     sink.add_argument("--lifetime-seconds", type=float, help="exit after this long")
@@ -1527,6 +1593,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     report = Reporter()
     if args.command == "tcp-sink":
         return 0 if asyncio.run(run_tcp_sink(args, report)) else 1
+    if args.command == "h2-hold":
+        return 0 if asyncio.run(run_h2_hold(args, report.bind(role="h2-hold"))) else 1
     wire = Wire(load_protowire())
     if args.command == "client":
         start_watchdog(client_max_runtime(args), report.bind(role="client"))

@@ -1,4 +1,3 @@
-import AsyncAlgorithms
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 public import NIOCore
@@ -181,40 +180,18 @@ public struct KaspaDialer: Sendable {
                     try await writer.write(message)
                 }
             }
-            let closeWait = self.closeWait
+            // An outbound session closes politely: END_STREAM on our side, then it reads until the node ends its
+            // side (at most `closeWait`), a graceful close instead of a reset.
+            var configuration = configuration
+            configuration.closeWait = closeWait
+            let session = PeerSession(local: local, configuration: configuration, observer: observer)
+            // An outbound session waits for no probe of its own: it closes once the exchange and linger are over.
+            session.release()
             return try await p2p.messageStream(request: request, options: options) { response in
-                // The node's messages reach the session through a channel (back-pressured: one message at a
-                // time), so that once the session is over the rest of the node's stream can still be read to
-                // its end: a graceful close instead of a reset.
-                let inbound = AsyncThrowingChannel<KaspaMessage, any Error>()
-                return await withTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        do {
-                            for try await message in response.messages {
-                                await inbound.send(message)
-                            }
-                            inbound.finish()
-                        } catch {
-                            inbound.fail(error)
-                        }
-                    }
-                    let session = PeerSession(local: local, configuration: configuration, observer: observer)
-                    // An outbound session waits for no probe of its own: it closes once the exchange and linger
-                    // are over.
-                    session.release()
-                    let report = await session.run(
-                        inbound: inbound,
-                        writer: MessageWriter { message in continuation.yield(message) }
-                    )
-                    // END_STREAM on our side; the node then ends its own side. Whatever it still sends is
-                    // drained (the channel is finished, so nothing waits for the session any more).
-                    continuation.finish()
-                    inbound.finish()
-                    group.addTask { try? await Task.sleep(for: closeWait) }
-                    _ = await group.next()
-                    group.cancelAll()
-                    return report
-                }
+                await session.run(
+                    inbound: response.messages,
+                    writer: MessageWriter({ message in continuation.yield(message) }, finish: { continuation.finish() })
+                )
             }
         }
     }

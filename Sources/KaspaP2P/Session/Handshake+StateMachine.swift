@@ -26,12 +26,22 @@ public struct HandshakeStateMachine: Sendable {
         case nothing
     }
 
+    /// Where the handshake is. Our Version goes out at the start, so no state waits to send it.
+    private enum State: Sendable {
+        /// Waiting for the peer's Version; its Verack may already be in (it read our Version first).
+        case awaitingVersion(verackReceived: Bool)
+        /// The peer's Version is in and our Verack out; waiting for the peer's Verack.
+        case awaitingVerack(PeerVersion)
+        /// Both are in and our Ready is out; waiting for the peer's Ready.
+        case awaitingReady(PeerVersion)
+        /// The peer's Ready arrived.
+        case completed(PeerVersion)
+        /// The handshake failed, possibly after the peer's Version.
+        case failed(PeerVersion?)
+    }
+
     private let local: LocalVersion
-    private(set) var peerVersion: PeerVersion?
-    private var verackReceived = false
-    private var readySent = false
-    private var readyReceived = false
-    private var finished = false
+    private var state = State.awaitingVersion(verackReceived: false)
     /// Messages that are neither handshake messages nor errors, received before the peer's Ready (drained).
     public private(set) var drainedBeforeReady = 0
 
@@ -42,10 +52,21 @@ public struct HandshakeStateMachine: Sendable {
 
     /// What the machine currently waits for.
     public var awaiting: Awaiting {
-        if finished { return .nothing }
-        if peerVersion == nil { return .version }
-        if !verackReceived { return .verack }
-        return .ready
+        switch state {
+        case .awaitingVersion: .version
+        case .awaitingVerack: .verack
+        case .awaitingReady: .ready
+        case .completed, .failed: .nothing
+        }
+    }
+
+    /// The peer's Version, once it arrived (also when it failed validation).
+    public var peerVersion: PeerVersion? {
+        switch state {
+        case .awaitingVersion: nil
+        case .awaitingVerack(let version), .awaitingReady(let version), .completed(let version): version
+        case .failed(let version): version
+        }
     }
 
     /// Starts the handshake: our Version goes out at once, before anything is read.
@@ -55,38 +76,38 @@ public struct HandshakeStateMachine: Sendable {
 
     /// Feeds one message from the peer.
     public mutating func receive(_ message: KaspaMessage) -> [Action] {
-        guard !finished else { return [] }
-        switch message.payload {
-        case .version(let version):
-            guard peerVersion == nil else {
-                return fail(HandshakeFailure(.protocolError, "peer sent a second Version"), reject: nil)
-            }
+        switch (state, message.payload) {
+        case (.completed, _), (.failed, _):
+            return []
+        case (.awaitingVersion(let verackReceived), .version(let version)):
             let decoded = PeerVersion(version)
-            peerVersion = decoded
             if let failure = decoded.validationError(expectedNetwork: local.network, localID: local.id) {
-                return fail(failure, reject: failure.message)
+                return fail(failure, reject: failure.message, version: decoded)
             }
-            // Verack goes out in reaction to the peer's Version, before anything else.
-            var actions: [Action] = [.peerVersionAccepted(decoded), .send(.verack)]
-            actions += readyIfPossible()
-            return actions
-        case .verack:
-            guard !verackReceived else {
-                return fail(HandshakeFailure(.protocolError, "peer sent a second Verack"), reject: nil)
+            // Verack goes out in reaction to the peer's Version, before anything else; Ready once both are in.
+            if verackReceived {
+                state = .awaitingReady(decoded)
+                return [.peerVersionAccepted(decoded), .send(.verack), .send(.ready)]
             }
-            verackReceived = true
-            return readyIfPossible()
-        case .ready:
-            guard peerVersion != nil, verackReceived else {
-                // Ready before Version/Verack: the peer skipped a step.
-                return fail(HandshakeFailure(.protocolError, "peer sent Ready before Version and Verack"), reject: nil)
-            }
-            readyReceived = true
-            var actions = readyIfPossible()
-            finished = true
-            actions.append(.completed)
-            return actions
-        case .reject(let reject):
+            state = .awaitingVerack(decoded)
+            return [.peerVersionAccepted(decoded), .send(.verack)]
+        case (_, .version):
+            return fail(HandshakeFailure(.protocolError, "peer sent a second Version"), reject: nil)
+        case (.awaitingVersion(verackReceived: false), .verack):
+            state = .awaitingVersion(verackReceived: true)
+            return []
+        case (.awaitingVerack(let version), .verack):
+            state = .awaitingReady(version)
+            return [.send(.ready)]
+        case (_, .verack):
+            return fail(HandshakeFailure(.protocolError, "peer sent a second Verack"), reject: nil)
+        case (.awaitingReady(let version), .ready):
+            state = .completed(version)
+            return [.completed]
+        case (_, .ready):
+            // Ready before Version/Verack: the peer skipped a step.
+            return fail(HandshakeFailure(.protocolError, "peer sent Ready before Version and Verack"), reject: nil)
+        case (_, .reject(let reject)):
             let reason = String(decoding: reject.reason.utf8.prefix(2048), as: UTF8.self)
             return fail(HandshakeFailure(.peerRejected, reason), reject: nil)
         default:
@@ -111,18 +132,13 @@ public struct HandshakeStateMachine: Sendable {
 
     /// The stream ended or failed before completion.
     public mutating func streamEnded(_ failure: HandshakeFailure) -> [Action] {
-        guard !finished else { return [] }
+        guard awaiting != .nothing else { return [] }
         return fail(failure, reject: nil)
     }
 
-    private mutating func readyIfPossible() -> [Action] {
-        guard !readySent, peerVersion != nil, verackReceived else { return [] }
-        readySent = true
-        return [.send(.ready)]
-    }
-
-    private mutating func fail(_ failure: HandshakeFailure, reject: String?) -> [Action] {
-        finished = true
+    private mutating func fail(_ failure: HandshakeFailure, reject: String?, version: PeerVersion? = nil) -> [Action] {
+        let peerVersion = version ?? self.peerVersion
+        state = .failed(peerVersion)
         return [.failed(failure, reject: reject, peerVersion: peerVersion)]
     }
 

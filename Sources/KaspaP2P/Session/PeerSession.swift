@@ -1,162 +1,205 @@
-import Synchronization
-
 /// Writes messages to the peer: the response writer of an inbound RPC or the request writer of an outbound one.
 public struct MessageWriter: Sendable {
     private let body: @Sendable (KaspaMessage) async throws -> Void
+    private let end: (@Sendable () -> Void)?
 
-    /// Wraps a write function.
-    public init(_ body: @escaping @Sendable (KaspaMessage) async throws -> Void) {
+    /// Wraps a write function and, for an outbound stream, the function that ends our side (END_STREAM).
+    public init(
+        _ body: @escaping @Sendable (KaspaMessage) async throws -> Void,
+        finish: (@Sendable () -> Void)? = nil
+    ) {
         self.body = body
+        self.end = finish
     }
 
     /// Writes one message.
     public func write(_ message: KaspaMessage) async throws {
         try await body(message)
     }
+
+    /// Ends our side of the stream, where the writer can (an inbound RPC's side ends when its handler returns).
+    public func finish() {
+        end?()
+    }
 }
 
-/// Runs one Kaspa peer conversation over a `MessageStream` RPC in either role: the handshake with a deadline per
-/// step, then the well-behaved-peer duties (one Addresses reply, Pong for every Ping, invs and unknown payloads
-/// drained) until the configured policy, the peer, the idle timeout or cancellation ends it.
+/// Runs one Kaspa peer conversation over a `MessageStream` RPC in either role, as the
+/// ``PeerSessionStateMachine`` decides: the handshake with a deadline per step, then the well-behaved-peer duties
+/// (an Addresses reply to every RequestAddresses, Pong for every Ping, invs and unknown payloads drained) until the
+/// configured policy, the peer, the idle timeout or shutdown ends it.
+///
+/// One task drives it: the one calling ``run(inbound:writer:clock:)``. It takes its inputs from a
+/// ``SessionInbox`` fed by a reader task (the peer's messages), a timer (at most one pending sleep) and
+/// ``release()``, and performs the machine's actions in order. Cancelling that task is the shutdown input.
 public final class PeerSession: Sendable {
-    /// Why the watchdog woke.
-    enum Expiry: Sendable {
-        case handshakeStep
-        case addressWaitOver
-        case linger
-        case idle
-    }
-
-    private struct ReleaseState {
-        var released = false
-        var exchangeDone = false
-        var lingerArmed = false
-    }
-
     private let local: LocalVersion
     private let configuration: PeerSessionConfiguration
     private let observer: any PeerSessionObserver
-    private let timer: DeadlineTimer<Expiry>
-    private let releaseState = Mutex(ReleaseState())
+    private let inbox = SessionInbox()
 
     /// Creates a session that speaks for `local`.
     public init(local: LocalVersion, configuration: PeerSessionConfiguration, observer: any PeerSessionObserver) {
         self.local = local
         self.configuration = configuration
         self.observer = observer
-        self.timer = DeadlineTimer(deadline: .now + configuration.versionTimeout, reason: .handshakeStep)
     }
 
-    /// Allows a `.closeAfterExchange` session to close (after its linger) once the address exchange is over.
-    /// The host calls it when the session's probe has finished. Safe to call at any time, more than once.
+    /// Allows a `.closeAfterExchange` session to close (after its linger) once the address exchange is over, and
+    /// settles a `.stayConnected` one. The host calls it when the session's probe has finished. Safe to call at any
+    /// time, more than once, before or during ``run(inbound:writer:clock:)``.
     public func release() {
-        releaseState.withLock { $0.released = true }
-        armLingerIfReady()
+        inbox.post(.released)
     }
 
     /// Runs the conversation until it ends and reports what happened. Never throws: failures are in the report.
-    public func run<Inbound: AsyncSequence<KaspaMessage, any Error> & Sendable>(
+    /// `clock` times every deadline (a manual clock in tests).
+    public func run<Inbound: AsyncSequence<KaspaMessage, any Error> & Sendable, C: Clock<Duration>>(
         inbound: Inbound,
-        writer: MessageWriter
+        writer: MessageWriter,
+        clock: C = ContinuousClock()
     ) async -> SessionReport {
-        let conversation = Conversation(
-            local: local,
-            configuration: configuration,
-            observer: observer,
-            writer: writer,
-            startedAt: .now
-        )
-        let ending: Ending
+        let inbox = self.inbox
+        var driver = Driver(
+            machine: PeerSessionStateMachine(local: local, configuration: configuration, startedAt: clock.now),
+            clock: clock, inbox: inbox, observer: observer, writer: writer)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await Self.read(inbound, into: inbox) }
+            await withTaskCancellationHandler {
+                await driver.run()
+            } onCancel: {
+                inbox.post(.shutdown)
+            }
+            group.cancelAll()
+        }
+        return driver.finish()
+    }
+
+    /// The reader: the peer's messages into the inbox, then how the stream ended.
+    private static func read<Inbound: AsyncSequence<KaspaMessage, any Error>>(
+        _ inbound: Inbound, into inbox: SessionInbox
+    ) async {
         do {
-            ending = try await withThrowingTaskGroup(of: Ending.self) { group in
-                group.addTask {
-                    try await conversation.readLoop(inbound: inbound, session: self)
-                }
-                group.addTask {
-                    try await self.watch(conversation)
-                }
-                let first = try await group.next() ?? .peerClosed
-                group.cancelAll()
-                return first
+            for try await message in inbound {
+                await inbox.deliver(message)
             }
+            inbox.post(.streamEnded)
         } catch is CancellationError {
-            ending = .cancelled
+            // The session is over.
         } catch {
-            ending = .transportFailed(String(describing: error))
-        }
-        return await conversation.finish(ending)
-    }
-
-    /// Handles deadlines: handshake steps fail the handshake, the address wait arms the linger, the linger and
-    /// the idle timeout end the session.
-    private func watch(_ conversation: Conversation) async throws -> Ending {
-        while true {
-            switch try await timer.waitForExpiry() {
-            case .handshakeStep:
-                return .handshakeTimedOut
-            case .addressWaitOver:
-                markExchangeDone()
-                if !releaseState.withLock({ $0.lingerArmed }) {
-                    timer.set(.now + configuration.idleTimeout, reason: .idle)
-                }
-            case .linger:
-                return .lingerElapsed
-            case .idle:
-                return .idle
-            }
-        }
-    }
-
-    // MARK: - Called by the conversation
-
-    func setHandshakeDeadline(_ deadline: ContinuousClock.Instant) {
-        timer.set(deadline, reason: .handshakeStep)
-    }
-
-    func handshakeCompleted() {
-        switch configuration.afterHandshake {
-        case .closeAfterExchange(let addressWait, _):
-            timer.set(.now + addressWait, reason: .addressWaitOver)
-        case .stayConnected, .stopAtPeerVersion:
-            timer.set(.now + configuration.idleTimeout, reason: .idle)
-        }
-    }
-
-    func activity() {
-        guard !releaseState.withLock({ $0.lingerArmed }) else { return }
-        if case .closeAfterExchange = configuration.afterHandshake, !releaseState.withLock({ $0.exchangeDone }) {
-            return  // the address-wait deadline is in force
-        }
-        timer.set(.now + configuration.idleTimeout, reason: .idle)
-    }
-
-    func markExchangeDone() {
-        releaseState.withLock { $0.exchangeDone = true }
-        armLingerIfReady()
-    }
-
-    private func armLingerIfReady() {
-        guard case .closeAfterExchange(_, let linger) = configuration.afterHandshake else { return }
-        let arm = releaseState.withLock { state -> Bool in
-            guard state.released, state.exchangeDone, !state.lingerArmed else { return false }
-            state.lingerArmed = true
-            return true
-        }
-        if arm {
-            timer.set(.now + linger, reason: .linger)
+            inbox.post(.streamFailed(String(describing: error)))
         }
     }
 }
 
-/// How a session's tasks ended.
-enum Ending: Sendable {
-    case peerClosed
-    case peerRejected(String)
-    case handshakeFailed(HandshakeFailure)
-    case handshakeTimedOut
-    case probeComplete
-    case lingerElapsed
-    case idle
-    case cancelled
-    case transportFailed(String)
+/// Performs a ``PeerSessionStateMachine``'s actions. Owned by the session's one task; not shared.
+private struct Driver<C: Clock<Duration>> {
+    var machine: PeerSessionStateMachine<C.Instant>
+    let clock: C
+    let inbox: SessionInbox
+    let observer: any PeerSessionObserver
+    let writer: MessageWriter
+    /// The pending sleep and the instant it wakes at.
+    private var timer: (at: C.Instant, task: Task<Void, Never>)?
+
+    init(
+        machine: PeerSessionStateMachine<C.Instant>, clock: C, inbox: SessionInbox,
+        observer: any PeerSessionObserver, writer: MessageWriter
+    ) {
+        self.machine = machine
+        self.clock = clock
+        self.inbox = inbox
+        self.observer = observer
+        self.writer = writer
+    }
+
+    mutating func run() async {
+        var actions = machine.start(at: clock.now)
+        while true {
+            await perform(actions)
+            if machine.isClosed { return }
+            let event = await inbox.next()
+            let now = clock.now
+            switch event {
+            case .message(let message): actions = machine.received(message, at: now)
+            case .timerFired:
+                timer = nil  // it fired: the machine asks for the next one
+                actions = machine.timerFired(at: now)
+            case .released: actions = machine.released(at: now)
+            case .streamEnded: actions = machine.streamEnded(at: now)
+            case .streamFailed(let text): actions = machine.streamFailed(text, at: now)
+            case .shutdown: actions = machine.shutdown(at: now)
+            }
+        }
+    }
+
+    /// The report; cancels the pending sleep.
+    mutating func finish() -> SessionReport {
+        timer?.task.cancel()
+        timer = nil
+        return machine.report(at: clock.now)
+    }
+
+    private mutating func perform(_ actions: [PeerSessionStateMachine<C.Instant>.Action]) async {
+        var pending = actions[...]
+        while let action = pending.popFirst() {
+            switch action {
+            case .send(let message):
+                if let failure = await write(message) { pending = failure[...] }
+            case .answerAddressRequest:
+                let addresses = await observer.addressesToAdvertise()
+                if let failure = await write(.addresses(Array(addresses.prefix(1000)))) { pending = failure[...] }
+            case .setTimer(let instant):
+                arm(at: instant)
+            case .cancelTimer:
+                timer?.task.cancel()
+                timer = nil
+            case .reportVersion(let version):
+                await observer.peerVersionReceived(version)
+            case .reportHandshakeCompleted:
+                await observer.handshakeCompleted()
+            case .reportAddresses(let addresses, let invalid, let rounds):
+                await observer.addressesReceived(addresses, invalid: invalid, from: machine.peerVersion)
+                let more = await observer.shouldRequestMoreAddresses(afterRounds: rounds)
+                pending = (machine.addressDecision(wantsMore: more, at: clock.now) + pending)[...]
+            case .reportSettled(let version, let duration):
+                await observer.sessionSettled(version, handshakeDuration: duration)
+            case .finishWriting:
+                writer.finish()
+            case .close:
+                timer?.task.cancel()
+                timer = nil
+                return
+            }
+        }
+    }
+
+    /// Writes one message; a failed write is the machine's input (its actions replace what was left to do).
+    private mutating func write(_ message: KaspaMessage) async -> [PeerSessionStateMachine<C.Instant>.Action]? {
+        do {
+            try await writer.write(message)
+            return nil
+        } catch {
+            return machine.streamFailed(String(describing: error), at: clock.now)
+        }
+    }
+
+    /// Makes sure a timer fire comes at `instant`: a pending sleep that wakes earlier is kept (the machine asks
+    /// again when it fires), a later one is replaced.
+    private mutating func arm(at instant: C.Instant) {
+        if let timer, timer.at <= instant { return }
+        timer?.task.cancel()
+        let clock = self.clock
+        let inbox = self.inbox
+        timer = (
+            instant,
+            Task {
+                do {
+                    try await clock.sleep(until: instant, tolerance: nil)
+                } catch {
+                    return
+                }
+                inbox.post(.timerFired)
+            }
+        )
+    }
 }

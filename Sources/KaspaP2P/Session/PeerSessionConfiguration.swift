@@ -14,6 +14,10 @@ public struct PeerSessionConfiguration: Sendable {
     public var addressRequestSpacing: Duration
     /// A session that receives nothing for this long is closed (peers ping every 120 s).
     public var idleTimeout: Duration
+    /// `nil`: a session we end is over at once (an inbound RPC ends when its handler returns). Otherwise we end
+    /// our side (END_STREAM) and read on for at most this long until the peer ends its side: the polite close of
+    /// an outbound stream, which nodes log as a normal disconnect rather than a reset.
+    public var closeWait: Duration?
 
     /// What a session does once the handshake is complete.
     public enum AfterHandshake: Sendable, Hashable {
@@ -36,7 +40,8 @@ public struct PeerSessionConfiguration: Sendable {
         afterHandshake: AfterHandshake = .closeAfterExchange(addressWait: .seconds(5), linger: .seconds(2)),
         addressRequestRounds: Int = 1,
         addressRequestSpacing: Duration = .milliseconds(250),
-        idleTimeout: Duration = .seconds(300)
+        idleTimeout: Duration = .seconds(300),
+        closeWait: Duration? = nil
     ) {
         self.versionTimeout = versionTimeout
         self.verackTimeout = verackTimeout
@@ -45,11 +50,15 @@ public struct PeerSessionConfiguration: Sendable {
         self.addressRequestRounds = addressRequestRounds
         self.addressRequestSpacing = addressRequestSpacing
         self.idleTimeout = idleTimeout
+        self.closeWait = closeWait
     }
 }
 
 /// Callbacks a session makes while it runs. All have empty defaults. Called from the session's task, in order.
 public protocol PeerSessionObserver: Sendable {
+    /// A `stayConnected` session is established: the handshake completed and the session was released. Called at
+    /// most once; the host publishes what it knows while the session stays open.
+    func sessionSettled(_ version: PeerVersion, handshakeDuration: Duration) async
     /// The peer's Version arrived (valid or not); called once, before any Verack is sent.
     func peerVersionReceived(_ version: PeerVersion) async
     /// The handshake completed (the peer's Ready arrived).
@@ -64,6 +73,8 @@ public protocol PeerSessionObserver: Sendable {
 }
 
 extension PeerSessionObserver {
+    /// Does nothing.
+    public func sessionSettled(_ version: PeerVersion, handshakeDuration: Duration) async {}
     /// Does nothing.
     public func peerVersionReceived(_ version: PeerVersion) async {}
     /// Does nothing.

@@ -20,6 +20,8 @@ public struct SessionReport: Sendable {
     public var addressesReceived: Int
     /// Envelopes whose payload this build does not know (drained).
     public var unknownPayloads: Int
+    /// A `stayConnected` session was settled (``PeerSessionObserver/sessionSettled(_:handshakeDuration:)`` ran).
+    public var settled: Bool
 
     /// `completed` or the failure code.
     public var handshakeOutcome: String { handshakeFailure?.code.rawValue ?? "completed" }

@@ -3,7 +3,6 @@ import Foundation
 public import KaspaP2P
 public import Logging
 import SensorEvents
-import Synchronization
 
 /// Handles one inbound `MessageStream`: runs the handshake and the session, dials the peer back as soon as its
 /// Version arrives (a peer that sends none has no node id to verify and is not dialed), and emits exactly one
@@ -74,11 +73,10 @@ public final class InboundConnectionHandler: Sendable {
             return
         }
 
-        let stayConnected = configuration.session.stayConnected
         let (versions, versionSink) = AsyncStream<PeerVersion>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        let early = EarlyReport(record: record, enabled: stayConnected) { [self] event in self.publish(event) }
+        let label = PendingProbe()
         let observer = InboundSessionObserver(
-            versions: versionSink, early: early, metrics: metrics,
+            versions: versionSink, record: record, label: label, metrics: metrics, events: events,
             harvest: addressRecorder.flatMap { recorder in
                 remote.map {
                     AddressHarvesting(recorder, from: $0, defaultPort: configuration.network.networkType.defaultPort)
@@ -93,43 +91,50 @@ public final class InboundConnectionHandler: Sendable {
             configuration: sessionConfiguration(),
             observer: observer
         )
-        let prober = self.prober
-        let label = PendingProbe()
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                var iterator = versions.makeAsyncIterator()
-                let version = await iterator.next()
-                let deliver: @Sendable (ProbeResult) -> Void = { result in
-                    label.complete(result)
+        // A discarding group frees the probe's task as soon as it ends, not when the session does.
+        await withDiscardingTaskGroup { group in
+            group.addTask { [prober] in
+                await Self.probe(remote, remotePeer: remotePeer, versions: versions, prober: prober, label: label) {
                     session.release()
-                    early.probeDone(result)
                 }
-                guard let remote else {
-                    deliver(.notDialed("no_remote_address", "unparseable remote peer \(remotePeer)", target: nil))
-                    return
-                }
-                guard let version else {
-                    deliver(
-                        .notDialed(
-                            "no_peer_version", "the peer sent no Version: no node id to verify, so it is not dialed",
-                            target: nil))
-                    return
-                }
-                let final = await prober.probe(prober.request(remoteIP: remote.ip, version: version), labelled: deliver)
-                label.refine(final)
             }
             let report = await session.run(inbound: inbound, writer: writer)
             versionSink.finish()
             // The label, as soon as it is known; the probe's polite close may still be running.
             record.probe = await label.value
             record.apply(report)
-            finish(record, report: report, early: early, logger: peerLogger)
-            await group.waitForAll()
+            finish(record, report: report, logger: peerLogger)
         }
     }
 
-    private func finish(_ record: ConnectionRecord, report: SessionReport, early: EarlyReport, logger: Logger) {
-        var record = record
+    /// Dials the peer back once its Version arrives (a peer that sends none is not dialed), completes `label` as
+    /// soon as the label is known, then `released` (the session may close), and refines it when the dial is over.
+    private static func probe(
+        _ remote: PeerAddress?, remotePeer: String, versions: AsyncStream<PeerVersion>, prober: Prober,
+        label: PendingProbe, released: @escaping @Sendable () -> Void
+    ) async {
+        var iterator = versions.makeAsyncIterator()
+        let version = await iterator.next()
+        let deliver: @Sendable (ProbeResult) -> Void = { result in
+            label.complete(result)
+            released()
+        }
+        guard let remote else {
+            deliver(.notDialed("no_remote_address", "unparseable remote peer \(remotePeer)", target: nil))
+            return
+        }
+        guard let version else {
+            deliver(
+                .notDialed(
+                    "no_peer_version", "the peer sent no Version: no node id to verify, so it is not dialed",
+                    target: nil))
+            return
+        }
+        let final = await prober.probe(prober.request(remoteIP: remote.ip, version: version), labelled: deliver)
+        label.refine(final)
+    }
+
+    private func finish(_ record: ConnectionRecord, report: SessionReport, logger: Logger) {
         metrics.handshakeFinished(outcome: report.handshakeOutcome, duration: report.handshakeDuration)
         logger.info(
             "peer session ended",
@@ -140,12 +145,9 @@ public final class InboundConnectionHandler: Sendable {
                 "reason": "\(report.disconnectReason)",
             ]
         )
-        if let eventID = early.emittedEventID {
-            record.eventID = eventID
-            publish(record.sessionClosedEvent())
-        } else {
-            publish(record.event())
-        }
+        // A settled stay-connected session already published its `connection` event; its end follows under the
+        // same event id.
+        publish(report.settled ? record.sessionClosedEvent() : record.event())
     }
 
     private func publish(_ event: SensorEvent) {
@@ -173,21 +175,29 @@ public final class InboundConnectionHandler: Sendable {
     }
 }
 
-/// Passes the peer's Version to the probe task and handshake progress to the early (stay-mode) report.
+/// Passes the peer's Version to the probe task, gossiped addresses to the address book, and in stay-connected
+/// mode publishes the `connection` event once the session is settled (handshake done and labelled).
 private struct InboundSessionObserver: PeerSessionObserver {
     let versions: AsyncStream<PeerVersion>.Continuation
-    let early: EarlyReport
+    let record: ConnectionRecord
+    let label: PendingProbe
     let metrics: SensorMetrics
+    let events: any EventPublishing
     let harvest: AddressHarvesting?
 
     func peerVersionReceived(_ version: PeerVersion) async {
-        early.versionReceived(version)
         versions.yield(version)
         versions.finish()
     }
 
-    func handshakeCompleted() async {
-        early.handshakeCompleted()
+    func sessionSettled(_ version: PeerVersion, handshakeDuration: Duration) async {
+        var record = record
+        record.peerVersion = version
+        record.handshakeOutcome = "completed"
+        record.handshakeDuration = handshakeDuration
+        record.probe = await label.value
+        metrics.eventEmitted()
+        events.publish(record.event())
     }
 
     func addressesReceived(_ addresses: [PeerAddress], invalid: Int, from peer: PeerVersion?) async {
@@ -197,62 +207,5 @@ private struct InboundSessionObserver: PeerSessionObserver {
 
     func shouldRequestMoreAddresses(afterRounds rounds: Int) async -> Bool {
         harvest?.rounds.wantsAnotherRound ?? true
-    }
-}
-
-/// In stay-connected mode, publishes the `connection` event as soon as both the handshake and the probe are done.
-private final class EarlyReport: Sendable {
-    private struct State {
-        var record: ConnectionRecord
-        var handshakeDone = false
-        var probeDone = false
-        var emitted = false
-    }
-
-    private let enabled: Bool
-    private let startedAt = ContinuousClock.now
-    private let state: Mutex<State>
-    private let publish: @Sendable (SensorEvent) -> Void
-
-    init(record: ConnectionRecord, enabled: Bool, publish: @escaping @Sendable (SensorEvent) -> Void) {
-        self.enabled = enabled
-        self.state = Mutex(State(record: record))
-        self.publish = publish
-    }
-
-    /// The id of the event already emitted, if any.
-    var emittedEventID: UUID? {
-        state.withLock { $0.emitted ? $0.record.eventID : nil }
-    }
-
-    func versionReceived(_ version: PeerVersion) {
-        state.withLock { $0.record.peerVersion = version }
-    }
-
-    func handshakeCompleted() {
-        let elapsed = ContinuousClock.now - startedAt
-        emitIfReady { state in
-            state.handshakeDone = true
-            state.record.handshakeOutcome = "completed"
-            state.record.handshakeDuration = elapsed
-        }
-    }
-
-    func probeDone(_ result: ProbeResult) {
-        emitIfReady { state in
-            state.probeDone = true
-            state.record.probe = result
-        }
-    }
-
-    private func emitIfReady(_ update: (inout State) -> Void) {
-        guard enabled else { return }
-        let event = state.withLock { state -> SensorEvent? in
-            update(&state)
-            guard state.handshakeDone, state.probeDone, !state.emitted else { return nil }
-            state.emitted = true
-            return state.record.event()
-        }
-        if let event { publish(event) }
     }
 }

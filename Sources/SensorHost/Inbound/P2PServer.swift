@@ -9,13 +9,15 @@ public import ServiceLifecycle
 /// `MessageStream` to the ``InboundConnectionHandler``.
 ///
 /// On graceful shutdown it stops accepting, lets sessions finish for `shutdownGrace`, then cancels the rest (their
-/// events are still emitted, with disconnect reason `sensor_shutdown`).
+/// events are still emitted, with disconnect reason `sensor_shutdown`) and closes every connection still open, so
+/// no peer can keep the process alive.
 public final class P2PServer: Service {
     private let addresses: [PeerAddress]
     private let transports: [HTTP2ServerTransport.Posix]
     private let handler: InboundConnectionHandler
     private let shutdownGrace: Duration
     private let attempts: ConnectionAttemptLog?
+    private let connections = OpenConnections()
     private let logger: Logger
 
     /// Creates listeners for `addresses` (not yet bound; ``run()`` binds them). A connection that has no open
@@ -36,6 +38,7 @@ public final class P2PServer: Service {
         self.attempts = attempts
         self.logger = logger
         self.addresses = addresses
+        let connections = self.connections
         self.transports = addresses.map { address in
             let socketAddress: GRPCNIOTransportCore.SocketAddress =
                 address.ip.isIPv4
@@ -61,6 +64,7 @@ public final class P2PServer: Service {
                     config.connection.maxGraceTime = .seconds(5)
                     config.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in
                         metrics.tcpConnectionAccepted()
+                        connections.add(channel)
                         return channel.eventLoop.makeCompletedFuture {
                             try channel.pipeline.syncOperations.addHandler(
                                 PreStreamWatcher(timeout: TimeAmount(silentConnectionTimeout)) { attempt in
@@ -121,6 +125,7 @@ public final class P2PServer: Service {
         let servers = transports.map { GRPCServer(transport: $0, services: [service]) }
         let grace = shutdownGrace
         let logger = self.logger
+        let connections = self.connections
         let addresses = self.addresses
         try await withThrowingTaskGroup(of: Finished.self) { group in
             for (address, server) in zip(addresses, servers) {
@@ -175,6 +180,13 @@ public final class P2PServer: Service {
                 if serving == 0 { break }
             }
             group.cancelAll()
+            // Sessions see the cancellation first (their events say sensor_shutdown); then no connection may
+            // outlive the grace, whatever its peer does with GOAWAY.
+            let open = connections.count
+            if open > 0 {
+                logger.info("closing the connections still open after the grace period", metadata: ["open": "\(open)"])
+            }
+            connections.closeAll()
         }
     }
 

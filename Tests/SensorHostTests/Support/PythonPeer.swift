@@ -81,8 +81,9 @@ final class PythonListener: Sendable {
     let id: String
     private let lines: OutputLines
 
-    /// Starts `python3 kaspa_peer.py <arguments>` and waits for its `listening` line.
-    init(_ arguments: [String]) async throws {
+    /// Starts `python3 kaspa_peer.py <arguments>` and waits for its `listening` line (or `readyEvent`; `port` is
+    /// 0 when that line names none).
+    init(_ arguments: [String], readyEvent: String = "listening") async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", PythonPeer.script] + arguments
@@ -97,13 +98,14 @@ final class PythonListener: Sendable {
         var found: [String: any Sendable]?
         while found == nil && ContinuousClock.now < deadline && process.isRunning {
             found = sink.lines.withLock { lines in
-                PythonPeer.parse(lines.joined(separator: "\n")).first { $0["event"] as? String == "listening" }
+                PythonPeer.parse(lines.joined(separator: "\n")).first { $0["event"] as? String == readyEvent }
             }
             if found == nil { try await Task.sleep(for: .milliseconds(20)) }
         }
-        guard let found, let port = (found["port"] as? NSNumber)?.uint16Value else {
+        guard let found, let port = (found["port"] as? NSNumber)?.uint16Value ?? (readyEvent == "listening" ? nil : 0)
+        else {
             process.terminate()
-            throw TestFailure("kaspa_peer.py \(arguments.joined(separator: " ")) did not start listening")
+            throw TestFailure("kaspa_peer.py \(arguments.joined(separator: " ")) printed no \(readyEvent) line")
         }
         self.port = port
         self.id = found["id"] as? String ?? ""

@@ -1,0 +1,56 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// SIGTERM ends the real sensor within its grace period whatever its peers do.
+@Suite("Shutdown (real kaspa-sensor, hostile HTTP/2 peers)")
+struct ShutdownTests {
+    @Test(
+        "SIGTERM ends the process in time though peers ignore GOAWAY: one keeps its stream open, one its connection"
+    )
+    func sigtermWithHeldConnections() async throws {
+        let directory = try BuiltPlugins.makeScratchDirectory(prefix: "shutdown")
+        let configuration = directory.appendingPathComponent("sensor.toml")
+        try """
+        [sensor]
+        sensor_id = "shutdown-test"
+        [network]
+        listen_address = "127.0.0.1:0"
+        [handshake]
+        version_timeout_ms = 60000
+        [probing]
+        enabled = false
+        [metrics]
+        enabled = false
+        [plugins]
+        file = "plugins.toml"
+        journal_dir = "journal"
+        """.write(to: configuration, atomically: true, encoding: .utf8)
+        try """
+        [[sink]]
+        name = "sqlite"
+        library = "\(try BuiltPlugins.path(of: "libSQLiteSink.so"))"
+        [sink.config]
+        path = "\(directory.appendingPathComponent("events.db").path)"
+        """.write(to: directory.appendingPathComponent("plugins.toml"), atomically: true, encoding: .utf8)
+
+        let sensor = try await SensorProcess(configuration: configuration.path)
+        let target = sensor.p2p.description
+        // Mid-handshake, its side of the stream never ends; and one whose stream is over but which keeps the
+        // connection.
+        let open = try await PythonListener(
+            ["h2-hold", "--target", target, "--mode", "open"], readyEvent: "stream_open")
+        let ended = try await PythonListener(
+            ["h2-hold", "--target", target, "--mode", "ended"], readyEvent: "stream_ended_by_server")
+
+        let started = ContinuousClock.now
+        // The grace period is 5 s; the limit leaves room for a loaded machine, not for a hang.
+        try await sensor.stop(with: SIGTERM, limit: .seconds(30))
+        let took = ContinuousClock.now - started
+        #expect(took < .seconds(30), "SIGTERM took \(took)")
+        #expect(sensor.output.contains { $0.contains("stopping P2P listeners") })
+        // The sensor, not the peers, ended both connections.
+        #expect(try await !open.events(named: "closed", limit: .seconds(10)).isEmpty)
+        #expect(try await !ended.events(named: "closed", limit: .seconds(10)).isEmpty)
+    }
+}
