@@ -1,8 +1,18 @@
 /// The command line of `kaspa-bench`: `[baseline-server [--stack STACK]] [--figures 1,2,3,4] [--peers N]
-/// [--seconds S] [--events N] [--probes N] [--concurrency N]`.
+/// [--seconds S] [--events N] [--probes N] [--concurrency N]`, or `churn --target HOST:PORT --sessions N`
+/// and `hold --target HOST:PORT --peers N --seconds S` (short or idle sessions against a running sensor, e.g. one
+/// started under a heap profiler).
 struct BenchOptions {
     /// Run the baseline server instead of the benchmark (the benchmark starts itself this way).
     var baselineServer = false
+    /// `churn`: only run short sessions against `--target`.
+    var churn = false
+    /// `hold`: only open `--peers` idle sessions against `--target` and keep them for `--seconds`.
+    var hold = false
+    /// The sensor `churn` dials.
+    var target: String?
+    /// Sessions `churn` runs.
+    var sessions = 10_000
     /// Which baseline server (`--stack`).
     var baselineStack = BaselineStack.grpcSwift
     /// Which figures to measure.
@@ -32,6 +42,14 @@ struct BenchOptions {
                 baselineServer = true
                 continue
             }
+            if argument == "churn" {
+                churn = true
+                continue
+            }
+            if argument == "hold" {
+                hold = true
+                continue
+            }
             guard let value = remaining.popFirst() else { throw UsageError(description: "\(argument) needs a value") }
             switch argument {
             case "--figures": figures = Set(value.split(separator: ",").compactMap { Int($0) })
@@ -40,6 +58,8 @@ struct BenchOptions {
             case "--concurrency": concurrency = try Self.number(value, argument)
             case "--events": events = try Self.number(value, argument)
             case "--probes": probes = try Self.number(value, argument)
+            case "--sessions": sessions = try Self.number(value, argument)
+            case "--target": target = value
             case "--stack":
                 guard let stack = BaselineStack(rawValue: value) else {
                     let known = BaselineStack.allCases.map(\.rawValue).joined(separator: ", ")

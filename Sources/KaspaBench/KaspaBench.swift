@@ -19,6 +19,14 @@ enum KaspaBench {
                 try await options.baselineStack.run()
                 return
             }
+            if options.churn {
+                try await BenchRun(options: options).churn()
+                return
+            }
+            if options.hold {
+                try await BenchRun(options: options).hold()
+                return
+            }
             try await BenchRun(options: options).run()
         } catch {
             FileHandle.standardError.write(Data("kaspa-bench: \(error)\n".utf8))

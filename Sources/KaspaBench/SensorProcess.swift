@@ -16,6 +16,8 @@ final class SensorProcess {
         var journal = true
         /// An extra HTTPExport sink pointed at this URL, which never answers (the deliberately slow sink).
         var slowSinkEndpoint: String?
+        /// The sink every event goes to.
+        var sink = SinkEntry.sqlite
     }
 
     /// Where it listens.
@@ -90,7 +92,7 @@ final class SensorProcess {
     }
 
     private static func plugins(_ options: Options) -> String {
-        var sinks = [SinkEntry.sqlite]
+        var sinks = [options.sink]
         if let endpoint = options.slowSinkEndpoint {
             sinks.append(
                 SinkEntry(

@@ -35,24 +35,24 @@ struct SessionChurnBenchmark {
     func run(against sensor: SensorProcess) async throws -> Measurement {
         let client = LoadClient(target: sensor.address, sources: sources, group: group)
         var failures = await churn(client, sessions: warmUp)
-        try await settle()
+        try await Task.sleep(for: Self.timersOver)
         var readings = [ChildProcesses.anonymousBytes(of: sensor.pid)]
         let perStep = sessions / steps
-        for _ in 0..<steps {
+        for step in 0..<steps {
             failures += await churn(client, sessions: perStep)
-            try await settle()
+            try await Task.sleep(for: step == steps - 1 ? Self.timersOver : .seconds(3))
             readings.append(ChildProcesses.anonymousBytes(of: sensor.pid))
         }
         return Measurement(anonymousBytes: readings, sessionsPerStep: perStep, failures: failures)
     }
 
-    /// Lets the sensor finish the sessions' lingers, write their events and free what they held.
-    private func settle() async throws {
-        try await Task.sleep(for: .seconds(3))
-    }
+    /// Longer than the longest deadline of a session (the 20 s Version timeout): what a timer holds until its
+    /// deadline (a cancelled sleep keeps its timer until then) is bounded in time, not left behind, so the first
+    /// and last readings wait it out.
+    private static let timersOver = Duration.seconds(25)
 
     /// Runs `sessions` handshakes, `concurrency` at a time; returns the failures.
-    private func churn(_ client: LoadClient, sessions: Int) async -> Int {
+    func churn(_ client: LoadClient, sessions: Int) async -> Int {
         await withTaskGroup(of: Int.self) { group in
             let perTask = sessions / concurrency
             for _ in 0..<concurrency {

@@ -11,6 +11,10 @@ struct SinkEntry {
     /// SQLiteSink into `events.db`.
     static let sqlite = SinkEntry(name: "sqlite", library: "libSQLiteSink.so", config: [("path", "\"events.db\"")])
 
+    /// JSONLinesSink into `events.jsonl` (plain file writes: no cache of its own in memory).
+    static let jsonLines = SinkEntry(
+        name: "jsonl", library: "libJSONLinesSink.so", config: [("path", "\"events.jsonl\""), ("fsync", "\"batch\"")])
+
     /// The TOML text.
     var toml: String {
         var lines = [

@@ -2,14 +2,12 @@ import Foundation
 import TestSupport
 import Testing
 
-/// SIGTERM ends the real sensor within its grace period whatever its peers do.
-@Suite("Shutdown (real kaspa-sensor, hostile HTTP/2 peers)")
+/// The sensor, not its peers, decides when a connection ends: SIGTERM ends the real sensor within its grace period
+/// whatever its peers do, and a connection without a stream does not stay open.
+@Suite("Connection ends (real kaspa-sensor, hostile HTTP/2 peers)")
 struct ShutdownTests {
-    @Test(
-        "SIGTERM ends the process in time though peers ignore GOAWAY: one keeps its stream open, one its connection"
-    )
-    func sigtermWithHeldConnections() async throws {
-        let directory = try BuiltPlugins.makeScratchDirectory(prefix: "shutdown")
+    /// A sensor in `directory` with an SQLite sink and a `version_timeout_ms` of `versionTimeout`.
+    static func writeConfiguration(in directory: URL, versionTimeout: Int) throws -> String {
         let configuration = directory.appendingPathComponent("sensor.toml")
         try """
         [sensor]
@@ -17,7 +15,7 @@ struct ShutdownTests {
         [network]
         listen_address = "127.0.0.1:0"
         [handshake]
-        version_timeout_ms = 60000
+        version_timeout_ms = \(versionTimeout)
         [probing]
         enabled = false
         [metrics]
@@ -33,8 +31,31 @@ struct ShutdownTests {
         [sink.config]
         path = "\(directory.appendingPathComponent("events.db").path)"
         """.write(to: directory.appendingPathComponent("plugins.toml"), atomically: true, encoding: .utf8)
+        return configuration.path
+    }
 
-        let sensor = try await SensorProcess(configuration: configuration.path)
+    @Test("A connection is closed once it has had no stream for version_timeout_ms: before its first, after its last")
+    func idleConnectionsClosed() async throws {
+        let directory = try BuiltPlugins.makeScratchDirectory(prefix: "idle-connections")
+        let sensor = try await SensorProcess(
+            configuration: Self.writeConfiguration(in: directory, versionTimeout: 1000))
+        let target = sensor.p2p.description
+        let ended = try await PythonListener(
+            ["h2-hold", "--target", target, "--mode", "ended"], readyEvent: "stream_ended_by_server")
+        let none = try await PythonListener(["h2-hold", "--target", target, "--mode", "none"], readyEvent: "settings")
+        // Neither peer ever closes; the sensor does, a second after the stream ended or the connection opened.
+        #expect(try await !ended.events(named: "closed", limit: .seconds(20)).isEmpty)
+        #expect(try await !none.events(named: "closed", limit: .seconds(20)).isEmpty)
+        try await sensor.stop(with: SIGTERM, limit: .seconds(30))
+    }
+
+    @Test(
+        "SIGTERM ends the process in time though peers ignore GOAWAY: one keeps its stream open, one its connection"
+    )
+    func sigtermWithHeldConnections() async throws {
+        let directory = try BuiltPlugins.makeScratchDirectory(prefix: "shutdown")
+        let sensor = try await SensorProcess(
+            configuration: Self.writeConfiguration(in: directory, versionTimeout: 60000))
         let target = sensor.p2p.description
         // Mid-handshake, its side of the stream never ends; and one whose stream is over but which keeps the
         // connection.

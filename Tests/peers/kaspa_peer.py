@@ -1404,7 +1404,8 @@ async def run_h2_hold(args, report: Reporter) -> bool:
     """A hostile HTTP/2 peer written from RFC 9113 alone (no gRPC library): opens one MessageStream and then
     keeps the TCP connection open whatever the server does. It ignores GOAWAY, never answers PING and, in `open`
     mode, never ends its side of the stream; in `ended` mode it ends its side at once (END_STREAM, no message),
-    so the connection stays open after the stream is over. It exits when the server closes the connection."""
+    so the connection stays open after the stream is over; in `none` mode it opens no stream at all. It exits
+    when the server closes the connection."""
     host, port = split_host_port(args.target)
     reason = non_loopback_reason(args.target)
     if reason:
@@ -1414,7 +1415,9 @@ async def run_h2_hold(args, report: Reporter) -> bool:
     headers = b"".join(_hpack_literal(n, v) for n, v in [
         (":method", "POST"), (":scheme", "http"), (":path", "/protowire.P2P/MessageStream"),
         (":authority", args.target), ("content-type", "application/grpc"), ("te", "trailers")])
-    frames = _h2_frame(4, 0, 0) + _h2_frame(1, 0x4, 1, headers)
+    frames = _h2_frame(4, 0, 0)
+    if args.mode != "none":
+        frames += _h2_frame(1, 0x4, 1, headers)
     if args.mode == "ended":
         frames += _h2_frame(0, 0x1, 1)  # an empty DATA frame with END_STREAM: our side is over, no message
     writer.write(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frames)
@@ -1432,6 +1435,8 @@ async def run_h2_hold(args, report: Reporter) -> bool:
                 kind, flags, stream = buffer[3], buffer[4], int.from_bytes(buffer[5:9], "big") & 0x7FFFFFFF
                 buffer = buffer[9 + length:]
                 name = names.get(kind, str(kind))
+                if kind == 4 and not flags & 0x1 and args.mode == "none":
+                    report.emit("settings")
                 if kind == 4 and not flags & 0x1:
                     writer.write(_h2_frame(4, 0x1, 0))  # SETTINGS ACK: the one courtesy, so the server talks
                     await writer.drain()
@@ -1562,8 +1567,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     hold = sub.add_parser("h2-hold", help="open one stream, then keep the connection open, ignoring GOAWAY")
     hold.add_argument("--target", required=True, metavar="HOST:PORT")
-    hold.add_argument("--mode", choices=["open", "ended"], default="open",
-                      help="open: never end our side; ended: END_STREAM at once")
+    hold.add_argument("--mode", choices=["open", "ended", "none"], default="open",
+                      help="open: never end our side; ended: END_STREAM at once; none: open no stream at all")
 
     sink = sub.add_parser("tcp-sink", help="accept TCP, never speak")
     sink.add_argument("--listen", required=True, metavar="HOST:PORT")

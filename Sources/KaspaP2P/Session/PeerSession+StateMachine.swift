@@ -5,6 +5,9 @@
 /// the instant it happened at, so tests drive it with made-up instants. ``PeerSession`` performs the actions on
 /// one task.
 ///
+/// Its inputs are not inlined into the async driver: what a synchronous call needs then lives on the thread's
+/// stack, not in the session task's memory, which a task keeps at its largest for its whole life (figure 2b).
+///
 /// Every role is a configuration of this machine: the inbound session (`closeAfterExchange` or `stayConnected`),
 /// the dial-back (`closeAfterExchange` with a `closeWait`, released at once), the crawl visit and the announcement.
 public struct PeerSessionStateMachine<Instant: InstantProtocol & Sendable>: Sendable
@@ -21,15 +24,15 @@ where Instant.Duration == Duration {
         /// No deadline is pending any more.
         case cancelTimer
         /// The peer's Version arrived (valid or not); reported once, before anything is sent in reply.
-        case reportVersion(PeerVersion)
+        indirect case reportVersion(PeerVersion)
         /// The handshake completed after this long.
         case reportHandshakeCompleted(Duration)
         /// An Addresses message arrived with these valid entries (`invalid` skipped), the `rounds`-th answered;
         /// the driver tells the host and feeds its answer to ``addressDecision(wantsMore:at:)``.
-        case reportAddresses([PeerAddress], invalid: Int, rounds: Int)
+        indirect case reportAddresses([PeerAddress], invalid: Int, rounds: Int)
         /// A `stayConnected` session is established: handshake complete and released (the host publishes what it
         /// knows so far). Reported at most once.
-        case reportSettled(PeerVersion, handshakeDuration: Duration)
+        indirect case reportSettled(PeerVersion, handshakeDuration: Duration)
         /// End our side of the stream (END_STREAM) and keep reading until the peer ends its side.
         case finishWriting
         /// The session is over; the driver stops and takes ``report()``.
@@ -116,6 +119,7 @@ where Instant.Duration == Duration {
     // MARK: - Inputs
 
     /// Starts the session: our Version goes out at once.
+    @inline(never)
     public mutating func start(at now: Instant) -> [Action] {
         guard case .idle = state else { return [] }
         startedAt = now
@@ -126,6 +130,7 @@ where Instant.Duration == Duration {
     }
 
     /// One message from the peer.
+    @inline(never)
     public mutating func received(_ message: KaspaMessage, at now: Instant) -> [Action] {
         var actions: [Action]
         switch state {
@@ -153,6 +158,7 @@ where Instant.Duration == Duration {
     }
 
     /// The timer fired: every deadline at or before `now` takes effect.
+    @inline(never)
     public mutating func timerFired(at now: Instant) -> [Action] {
         timerAt = nil
         var actions: [Action] = []
@@ -193,6 +199,7 @@ where Instant.Duration == Duration {
 
     /// The host released the session (its probe is over): a finished exchange lingers and closes, a staying
     /// session is settled.
+    @inline(never)
     public mutating func released(at now: Instant) -> [Action] {
         guard !released else { return [] }
         released = true
@@ -211,6 +218,7 @@ where Instant.Duration == Duration {
     }
 
     /// The host's answer after ``Action/reportAddresses(_:invalid:rounds:)``: whether to ask for more.
+    @inline(never)
     public mutating func addressDecision(wantsMore: Bool, at now: Instant) -> [Action] {
         guard case .established(let phase, var exchange) = state, exchange.awaitingDecision else { return [] }
         exchange.awaitingDecision = false
@@ -222,6 +230,7 @@ where Instant.Duration == Duration {
     }
 
     /// The peer ended its side of the stream.
+    @inline(never)
     public mutating func streamEnded(at now: Instant) -> [Action] {
         guard !isIdle else { return [] }
         return end(
@@ -229,6 +238,7 @@ where Instant.Duration == Duration {
     }
 
     /// The stream failed below the Kaspa protocol (undecodable bytes, a reset, a failed write).
+    @inline(never)
     public mutating func streamFailed(_ description: String, at now: Instant) -> [Action] {
         guard !isIdle else { return [] }
         return end(
@@ -236,6 +246,7 @@ where Instant.Duration == Duration {
     }
 
     /// The sensor is shutting down: the session ends now, without a polite close (also before it started).
+    @inline(never)
     public mutating func shutdown(at now: Instant) -> [Action] {
         end(.shutdown, HandshakeFailure(.shutdown, "the session was cancelled"), at: now)
     }
@@ -262,6 +273,7 @@ where Instant.Duration == Duration {
     // MARK: - The report
 
     /// What happened, once the session is closed (before that, what happened so far).
+    @inline(never)
     public func report(at now: Instant) -> SessionReport {
         SessionReport(
             handshakeFailure: failure,

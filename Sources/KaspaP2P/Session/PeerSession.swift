@@ -1,3 +1,5 @@
+public import GRPCCore
+
 /// Writes messages to the peer: the response writer of an inbound RPC or the request writer of an outbound one.
 public struct MessageWriter: Sendable {
     private let body: @Sendable (KaspaMessage) async throws -> Void
@@ -51,6 +53,16 @@ public final class PeerSession: Sendable {
         inbox.post(.released)
     }
 
+    /// Runs the conversation over a gRPC stream, timed by the continuous clock, until it ends; reports what
+    /// happened. Never throws: failures are in the report.
+    ///
+    /// The concrete types let the compiler specialise the whole session for them: an unspecialised generic async
+    /// function keeps every value of a generic type in task-allocated memory, and a task keeps its deepest
+    /// allocation for its whole life, which for an idle peer is hours (benchmark figure 2b).
+    public func run(inbound: RPCAsyncSequence<KaspaMessage, any Error>, writer: MessageWriter) async -> SessionReport {
+        await drive(inbound: inbound, writer: writer, clock: ContinuousClock())
+    }
+
     /// Runs the conversation until it ends and reports what happened. Never throws: failures are in the report.
     /// `clock` times every deadline (a manual clock in tests).
     public func run<Inbound: AsyncSequence<KaspaMessage, any Error> & Sendable, C: Clock<Duration>>(
@@ -58,8 +70,18 @@ public final class PeerSession: Sendable {
         writer: MessageWriter,
         clock: C = ContinuousClock()
     ) async -> SessionReport {
+        await drive(inbound: inbound, writer: writer, clock: clock)
+    }
+
+    /// The body of both `run`s, specialised for the production types (the generic version serves tests).
+    @_specialize(where Inbound == RPCAsyncSequence<KaspaMessage, any Error>, C == ContinuousClock)
+    private func drive<Inbound: AsyncSequence<KaspaMessage, any Error> & Sendable, C: Clock<Duration>>(
+        inbound: Inbound,
+        writer: MessageWriter,
+        clock: C
+    ) async -> SessionReport {
         let inbox = self.inbox
-        var driver = Driver(
+        let driver = Driver(
             machine: PeerSessionStateMachine(local: local, configuration: configuration, startedAt: clock.now),
             clock: clock, inbox: inbox, observer: observer, writer: writer)
         await withTaskGroup(of: Void.self) { group in
@@ -91,8 +113,9 @@ public final class PeerSession: Sendable {
     }
 }
 
-/// Performs a ``PeerSessionStateMachine``'s actions. Owned by the session's one task; not shared.
-private struct Driver<C: Clock<Duration>> {
+/// Performs a ``PeerSessionStateMachine``'s actions. Owned by the session's one task; not shared. A class, so that
+/// the machine exists once, on the heap, and the task's frames only point at it.
+private final class Driver<C: Clock<Duration>> {
     var machine: PeerSessionStateMachine<C.Instant>
     let clock: C
     let inbox: SessionInbox
@@ -112,34 +135,39 @@ private struct Driver<C: Clock<Duration>> {
         self.writer = writer
     }
 
-    mutating func run() async {
+    func run() async {
         var actions = machine.start(at: clock.now)
         while true {
             await perform(actions)
             if machine.isClosed { return }
-            let event = await inbox.next()
-            let now = clock.now
-            switch event {
-            case .message(let message): actions = machine.received(message, at: now)
-            case .timerFired:
-                timer = nil  // it fired: the machine asks for the next one
-                actions = machine.timerFired(at: now)
-            case .released: actions = machine.released(at: now)
-            case .streamEnded: actions = machine.streamEnded(at: now)
-            case .streamFailed(let text): actions = machine.streamFailed(text, at: now)
-            case .shutdown: actions = machine.shutdown(at: now)
-            }
+            actions = step(await inbox.next())
+        }
+    }
+
+    /// Feeds one input to the machine.
+    @inline(never)
+    private func step(_ event: SessionInbox.Event) -> [PeerSessionStateMachine<C.Instant>.Action] {
+        let now = clock.now
+        switch event {
+        case .message(let message): return machine.received(message, at: now)
+        case .timerFired:
+            timer = nil  // it fired: the machine asks for the next one
+            return machine.timerFired(at: now)
+        case .released: return machine.released(at: now)
+        case .streamEnded: return machine.streamEnded(at: now)
+        case .streamFailed(let text): return machine.streamFailed(text, at: now)
+        case .shutdown: return machine.shutdown(at: now)
         }
     }
 
     /// The report; cancels the pending sleep.
-    mutating func finish() -> SessionReport {
+    func finish() -> SessionReport {
         timer?.task.cancel()
         timer = nil
         return machine.report(at: clock.now)
     }
 
-    private mutating func perform(_ actions: [PeerSessionStateMachine<C.Instant>.Action]) async {
+    private func perform(_ actions: [PeerSessionStateMachine<C.Instant>.Action]) async {
         var pending = actions[...]
         while let action = pending.popFirst() {
             switch action {
@@ -174,7 +202,7 @@ private struct Driver<C: Clock<Duration>> {
     }
 
     /// Writes one message; a failed write is the machine's input (its actions replace what was left to do).
-    private mutating func write(_ message: KaspaMessage) async -> [PeerSessionStateMachine<C.Instant>.Action]? {
+    private func write(_ message: KaspaMessage) async -> [PeerSessionStateMachine<C.Instant>.Action]? {
         do {
             try await writer.write(message)
             return nil
@@ -185,7 +213,7 @@ private struct Driver<C: Clock<Duration>> {
 
     /// Makes sure a timer fire comes at `instant`: a pending sleep that wakes earlier is kept (the machine asks
     /// again when it fires), a later one is replaced.
-    private mutating func arm(at instant: C.Instant) {
+    private func arm(at instant: C.Instant) {
         if let timer, timer.at <= instant { return }
         timer?.task.cancel()
         let clock = self.clock

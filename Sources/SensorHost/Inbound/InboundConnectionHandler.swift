@@ -1,5 +1,6 @@
 public import AddressBook
 import Foundation
+public import GRPCCore
 public import KaspaP2P
 public import Logging
 import SensorEvents
@@ -40,87 +41,93 @@ public final class InboundConnectionHandler: Sendable {
     }
 
     /// Runs one connection to its end. `remotePeer`/`localPeer` are grpc-swift's peer descriptions.
-    public func handle<Inbound: AsyncSequence<KaspaMessage, any Error> & Sendable>(
-        inbound: Inbound,
+    ///
+    /// This task lives as long as the peer stays, and a task keeps the most memory it ever used: what lives across
+    /// its waits is kept small (the record and the observer are on the heap, the work around them in synchronous
+    /// functions), and the types are concrete so that nothing is generic at run time (figure 2b).
+    public func handle(
+        inbound: RPCAsyncSequence<KaspaMessage, any Error>,
         writer: MessageWriter,
         remotePeer: String,
         localPeer: String
     ) async {
         metrics.connectionOpened()
         defer { metrics.connectionClosed() }
-        let remote = RemotePeerDescription.parse(remotePeer)
-        var record = ConnectionRecord(
-            sensorID: configuration.sensor.sensorID,
-            network: configuration.network.networkType,
-            localAddress: RemotePeerDescription.parse(localPeer),
-            remote: remote,
-            remoteDescription: remotePeer,
-            connectedAtMicros: SensorEvent.nowUnixMicros()
-        )
-        var peerLogger = logger
-        peerLogger[metadataKey: "peer"] = "\(remote?.description ?? remotePeer)"
-
         if metrics.openConnections > configuration.network.maxInbound {
             try? await writer.write(.reject(reason: "sensor at capacity"))
-            metrics.connectionRejectedOverCapacity()
-            record.handshakeOutcome = HandshakeFailure.Code.capacity.rawValue
-            record.handshakeError =
-                "more than \(configuration.network.maxInbound) inbound peers ([network] max_inbound)"
-            record.probe = .notDialed("not_probed_over_capacity", "the sensor was at capacity", target: nil)
-            record.sessionDuration = .zero
-            record.disconnectReason = DisconnectReason("over_capacity")
-            publish(record.event())
+            rejectOverCapacity(remotePeer: remotePeer, localPeer: localPeer)
             return
         }
-
-        let (versions, versionSink) = AsyncStream<PeerVersion>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        let label = PendingProbe()
-        let observer = InboundSessionObserver(
-            versions: versionSink, record: record, label: label, metrics: metrics, events: events,
-            harvest: addressRecorder.flatMap { recorder in
-                remote.map {
-                    AddressHarvesting(recorder, from: $0, defaultPort: configuration.network.networkType.defaultPort)
-                }
-            })
-        let session = PeerSession(
-            local: LocalVersion(
-                network: configuration.network.networkType,
-                userAgent: userAgent,
-                address: configuration.sensor.externalAddress
-            ),
-            configuration: sessionConfiguration(),
-            observer: observer
-        )
+        let peer = inboundPeer(remotePeer: remotePeer, localPeer: localPeer)
+        let session = PeerSession(local: localVersion, configuration: sessionConfiguration(), observer: peer)
         // A discarding group frees the probe's task as soon as it ends, not when the session does.
         await withDiscardingTaskGroup { group in
             group.addTask { [prober] in
-                await Self.probe(remote, remotePeer: remotePeer, versions: versions, prober: prober, label: label) {
-                    session.release()
-                }
+                await Self.probe(peer, versions: peer.versions, prober: prober) { session.release() }
             }
             let report = await session.run(inbound: inbound, writer: writer)
-            versionSink.finish()
+            peer.versionSink.finish()
             // The label, as soon as it is known; the probe's polite close may still be running.
-            record.probe = await label.value
-            record.apply(report)
-            finish(record, report: report, logger: peerLogger)
+            let label = await peer.label.value
+            finish(peer, report: report, label: label)
         }
     }
 
-    /// Dials the peer back once its Version arrives (a peer that sends none is not dialed), completes `label` as
+    private var localVersion: LocalVersion {
+        LocalVersion(
+            network: configuration.network.networkType, userAgent: userAgent,
+            address: configuration.sensor.externalAddress)
+    }
+
+    private func record(remotePeer: String, localPeer: String) -> ConnectionRecord {
+        ConnectionRecord(
+            sensorID: configuration.sensor.sensorID,
+            network: configuration.network.networkType,
+            localAddress: RemotePeerDescription.parse(localPeer),
+            remote: RemotePeerDescription.parse(remotePeer),
+            remoteDescription: remotePeer,
+            connectedAtMicros: SensorEvent.nowUnixMicros()
+        )
+    }
+
+    private func rejectOverCapacity(remotePeer: String, localPeer: String) {
+        metrics.connectionRejectedOverCapacity()
+        var record = record(remotePeer: remotePeer, localPeer: localPeer)
+        record.handshakeOutcome = HandshakeFailure.Code.capacity.rawValue
+        record.handshakeError = "more than \(configuration.network.maxInbound) inbound peers ([network] max_inbound)"
+        record.probe = .notDialed("not_probed_over_capacity", "the sensor was at capacity", target: nil)
+        record.sessionDuration = .zero
+        record.disconnectReason = DisconnectReason("over_capacity")
+        publish(record.event())
+    }
+
+    private func inboundPeer(remotePeer: String, localPeer: String) -> InboundPeer {
+        let record = record(remotePeer: remotePeer, localPeer: localPeer)
+        let harvest = addressRecorder.flatMap { recorder in
+            record.remote.map {
+                AddressHarvesting(recorder, from: $0, defaultPort: configuration.network.networkType.defaultPort)
+            }
+        }
+        return InboundPeer(record: record, metrics: metrics, events: events, harvest: harvest)
+    }
+
+    /// Dials the peer back once its Version arrives (a peer that sends none is not dialed), completes its label as
     /// soon as the label is known, then `released` (the session may close), and refines it when the dial is over.
     private static func probe(
-        _ remote: PeerAddress?, remotePeer: String, versions: AsyncStream<PeerVersion>, prober: Prober,
-        label: PendingProbe, released: @escaping @Sendable () -> Void
+        _ peer: InboundPeer, versions: AsyncStream<PeerVersion>, prober: Prober,
+        released: @escaping @Sendable () -> Void
     ) async {
         var iterator = versions.makeAsyncIterator()
         let version = await iterator.next()
+        let label = peer.label
         let deliver: @Sendable (ProbeResult) -> Void = { result in
             label.complete(result)
             released()
         }
-        guard let remote else {
-            deliver(.notDialed("no_remote_address", "unparseable remote peer \(remotePeer)", target: nil))
+        guard let remote = peer.record.remote else {
+            deliver(
+                .notDialed("no_remote_address", "unparseable remote peer \(peer.record.remoteDescription)", target: nil)
+            )
             return
         }
         guard let version else {
@@ -134,13 +141,18 @@ public final class InboundConnectionHandler: Sendable {
         label.refine(final)
     }
 
-    private func finish(_ record: ConnectionRecord, report: SessionReport, logger: Logger) {
+    private func finish(_ peer: InboundPeer, report: SessionReport, label: ProbeResult) {
+        var record = peer.record
+        record.probe = label
+        record.apply(report)
         metrics.handshakeFinished(outcome: report.handshakeOutcome, duration: report.handshakeDuration)
+        var logger = logger
+        logger[metadataKey: "peer"] = "\(record.remote?.description ?? record.remoteDescription)"
         logger.info(
             "peer session ended",
             metadata: [
                 "handshake": "\(report.handshakeOutcome)",
-                "classification": "\(record.probe?.classification.rawValue ?? "unknown")",
+                "classification": "\(label.classification.rawValue)",
                 "user_agent": "\(report.peerVersion?.userAgent ?? "")",
                 "reason": "\(report.disconnectReason)",
             ]
@@ -175,27 +187,43 @@ public final class InboundConnectionHandler: Sendable {
     }
 }
 
-/// Passes the peer's Version to the probe task, gossiped addresses to the address book, and in stay-connected
-/// mode publishes the `connection` event once the session is settled (handshake done and labelled).
-private struct InboundSessionObserver: PeerSessionObserver {
-    let versions: AsyncStream<PeerVersion>.Continuation
+/// One inbound peer's facts on the heap, shared by the session (as its observer), the probe task and the
+/// handler: the connection record as it opened, the label, the Version for the probe. In stay-connected mode it
+/// publishes the `connection` event once the session is settled (handshake done and labelled).
+private final class InboundPeer: PeerSessionObserver {
     let record: ConnectionRecord
-    let label: PendingProbe
+    let label = PendingProbe()
+    let versions: AsyncStream<PeerVersion>
+    let versionSink: AsyncStream<PeerVersion>.Continuation
     let metrics: SensorMetrics
     let events: any EventPublishing
     let harvest: AddressHarvesting?
 
+    init(record: ConnectionRecord, metrics: SensorMetrics, events: any EventPublishing, harvest: AddressHarvesting?) {
+        self.record = record
+        (versions, versionSink) = AsyncStream<PeerVersion>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        self.metrics = metrics
+        self.events = events
+        self.harvest = harvest
+    }
+
     func peerVersionReceived(_ version: PeerVersion) async {
-        versions.yield(version)
-        versions.finish()
+        versionSink.yield(version)
+        versionSink.finish()
     }
 
     func sessionSettled(_ version: PeerVersion, handshakeDuration: Duration) async {
+        // The release that settles the session comes after the label, so the label is there: no wait, and
+        // nothing of this stays in the session's task memory.
+        publishSettled(version, handshakeDuration: handshakeDuration)
+    }
+
+    private func publishSettled(_ version: PeerVersion, handshakeDuration: Duration) {
         var record = record
         record.peerVersion = version
         record.handshakeOutcome = "completed"
         record.handshakeDuration = handshakeDuration
-        record.probe = await label.value
+        record.probe = label.current
         metrics.eventEmitted()
         events.publish(record.event())
     }

@@ -1,28 +1,50 @@
 import NIOCore
 import Synchronization
 
-/// The listeners' open TCP connections, so that the end of the shutdown grace period can close them all.
+/// The listeners' open TCP connections and their open streams: it closes a connection that has had no stream
+/// for `idleTimeout` since its last one ended, and closes them all at the end of the shutdown grace period.
+///
+/// grpc-swift-nio-transport's own idle timer (`maxIdleTime`) is not used: its timer holds the connection's
+/// `ServerConnectionManagementHandler` strongly, and in 2.9.2 `channelInactive` releases the max-age timer twice
+/// instead of the idle one, so every connection leaked its handler, its timer and its stream set (about 1 KB per
+/// finished session, benchmark figure 2d). The connection before its first stream belongs to
+/// ``PreStreamWatcher``.
 ///
 /// A graceful HTTP/2 shutdown waits for the peer: it sends GOAWAY and lets open streams finish. A peer that
 /// ignores GOAWAY and keeps a stream open (or the connection, after its stream ended) would keep the server
 /// running for ever; closing every connection when the grace is over makes SIGTERM end the process in time.
 final class OpenConnections: Sendable {
+    private struct Connection {
+        var channel: any Channel
+        var openStreams = 0
+        /// Bumped whenever the connection becomes idle, so an older idle timer knows it is stale.
+        var idleGeneration = 0
+        /// The pending idle close, cancelled when the connection closes (it holds the channel).
+        var idleClose: Scheduled<Void>?
+    }
+
     private struct State {
-        var channels: [ObjectIdentifier: any Channel] = [:]
+        var connections: [ObjectIdentifier: Connection] = [:]
         var closing = false
     }
 
+    private let idleTimeout: TimeAmount
     private let state = Mutex(State())
 
+    /// Tracks connections, closing one `idleTimeout` after its last stream ended.
+    init(idleTimeout: TimeAmount) {
+        self.idleTimeout = idleTimeout
+    }
+
     /// Connections now open.
-    var count: Int { state.withLock { $0.channels.count } }
+    var count: Int { state.withLock { $0.connections.count } }
 
     /// Tracks `channel` until it closes; closes it at once when the grace is already over.
     func add(_ channel: any Channel) {
         let id = ObjectIdentifier(channel)
         let closeNow = state.withLock { state -> Bool in
             if state.closing { return true }
-            state.channels[id] = channel
+            state.connections[id] = Connection(channel: channel)
             return false
         }
         if closeNow {
@@ -30,15 +52,56 @@ final class OpenConnections: Sendable {
             return
         }
         channel.closeFuture.whenComplete { [self] _ in
-            _ = state.withLock { $0.channels.removeValue(forKey: id) }
+            let entry = state.withLock { $0.connections.removeValue(forKey: id) }
+            entry?.idleClose?.cancel()
         }
+    }
+
+    /// A stream opened on one of the connections (called on the connection's event loop).
+    func streamOpened(_ stream: any Channel) {
+        guard let connection = stream.parent else { return }
+        let id = ObjectIdentifier(connection)
+        state.withLock { state in
+            state.connections[id]?.openStreams += 1
+        }
+        stream.closeFuture.whenComplete { [self] _ in
+            streamClosed(on: connection)
+        }
+    }
+
+    private func streamClosed(on connection: any Channel) {
+        let id = ObjectIdentifier(connection)
+        let generation = state.withLock { state -> Int? in
+            guard var entry = state.connections[id] else { return nil }
+            entry.openStreams -= 1
+            guard entry.openStreams == 0 else {
+                state.connections[id] = entry
+                return nil
+            }
+            entry.idleGeneration += 1
+            state.connections[id] = entry
+            return entry.idleGeneration
+        }
+        guard let generation else { return }
+        let idleClose = connection.eventLoop.scheduleTask(in: idleTimeout) { [self] in
+            let idle = state.withLock { state in
+                state.connections[id].map { $0.openStreams == 0 && $0.idleGeneration == generation } ?? false
+            }
+            if idle { connection.close(promise: nil) }
+        }
+        let stale = state.withLock { state -> Scheduled<Void>? in
+            guard state.connections[id] != nil else { return idleClose }  // closed meanwhile
+            defer { state.connections[id]?.idleClose = idleClose }
+            return state.connections[id]?.idleClose
+        }
+        stale?.cancel()
     }
 
     /// Closes every open connection, and every one added from now on.
     func closeAll() {
         let channels = state.withLock { state -> [any Channel] in
             state.closing = true
-            return Array(state.channels.values)
+            return state.connections.values.map(\.channel)
         }
         for channel in channels {
             channel.close(promise: nil)

@@ -17,12 +17,12 @@ public final class P2PServer: Service {
     private let handler: InboundConnectionHandler
     private let shutdownGrace: Duration
     private let attempts: ConnectionAttemptLog?
-    private let connections = OpenConnections()
+    private let connections: OpenConnections
     private let logger: Logger
 
     /// Creates listeners for `addresses` (not yet bound; ``run()`` binds them). A connection that has no open
-    /// stream for `silentConnectionTimeout` is closed; one that ends without ever opening a stream is recorded in
-    /// `attempts`.
+    /// stream for `silentConnectionTimeout` (before its first, or after its last) is closed; one that ends without
+    /// ever opening a stream is recorded in `attempts`.
     public init(
         addresses: [PeerAddress],
         handler: InboundConnectionHandler,
@@ -38,7 +38,8 @@ public final class P2PServer: Service {
         self.attempts = attempts
         self.logger = logger
         self.addresses = addresses
-        let connections = self.connections
+        let connections = OpenConnections(idleTimeout: TimeAmount(silentConnectionTimeout))
+        self.connections = connections
         self.transports = addresses.map { address in
             let socketAddress: GRPCNIOTransportCore.SocketAddress =
                 address.ip.isIPv4
@@ -53,14 +54,15 @@ public final class P2PServer: Service {
                     config.compression.enabledAlgorithms = .all
                     config.channelDebuggingCallbacks.onAcceptHTTP2Stream = { stream in
                         PreStreamWatcher.streamOpened(on: stream)
+                        connections.streamOpened(stream)
                         return UncompressedAnswers.installOnServerStream(stream)
                     }
                     config.rpc.maxRequestPayloadSize = maxMessageBytes
                     // One stream per peer is what nodes open; a few more are tolerated, not hundreds.
                     config.http2.maxConcurrentStreams = 4
-                    // A TCP connection with no open stream (a port scanner, a peer that never speaks HTTP/2)
-                    // is closed after this long instead of holding a socket forever.
-                    config.connection.maxIdleTime = silentConnectionTimeout
+                    // No maxIdleTime: its timer leaks the connection handler (see OpenConnections, which closes
+                    // idle connections itself and, after the shutdown grace, all of them).
+                    config.connection.maxIdleTime = nil
                     config.connection.maxGraceTime = .seconds(5)
                     config.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in
                         metrics.tcpConnectionAccepted()

@@ -4,7 +4,8 @@ import SensorEvents
 
 /// Watches an accepted TCP connection until it opens its first gRPC stream, so that a connection that never
 /// does is still recorded: silent (a port scanner, a half-open socket), another protocol (its first bytes say
-/// which), or HTTP/2 without a stream. It also closes a connection that sends nothing at all within `timeout`.
+/// which), or HTTP/2 without a stream. It closes a connection that has opened no stream within `timeout`
+/// (whatever it sent): the deadlines of a connection before its first stream are this handler's.
 ///
 /// It sits first in the pipeline, passes every byte on unchanged, and leaves the pipeline when the first stream
 /// opens (``streamOpened(on:)``): from then on the session reports the connection.
@@ -23,7 +24,7 @@ final class PreStreamWatcher: ChannelInboundHandler, RemovableChannelHandler {
     private var remote: PeerAddress?
     private var local: PeerAddress?
     private var timer: Scheduled<Void>?
-    private var closedSilent = false
+    private var closedBySensor = false
     private var streamSeen = false
 
     init(timeout: TimeAmount, report: @escaping @Sendable (ConnectionAttempt) -> Void) {
@@ -49,8 +50,8 @@ final class PreStreamWatcher: ChannelInboundHandler, RemovableChannelHandler {
         let channel = context.channel
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         timer = context.eventLoop.scheduleTask(in: timeout) {
-            guard loopBound.value.firstBytes.isEmpty else { return }
-            loopBound.value.closedSilent = true
+            guard !loopBound.value.streamSeen else { return }
+            loopBound.value.closedBySensor = true
             channel.close(promise: nil)
         }
     }
@@ -78,23 +79,21 @@ final class PreStreamWatcher: ChannelInboundHandler, RemovableChannelHandler {
         let kind: ConnectionAttempt.Kind
         let detail: String
         let seen = firstBytes.bytes
+        let closed = closedBySensor ? "; closed by the sensor after \(timeout.nanoseconds / 1_000_000) ms" : ""
         if firstBytes.isEmpty {
             kind = .silentTCP
-            detail =
-                closedSilent
-                ? "sent nothing within \(timeout.nanoseconds / 1_000_000) ms; closed by the sensor"
-                : "sent nothing and closed the connection"
+            detail = closedBySensor ? "sent nothing\(closed)" : "sent nothing and closed the connection"
         } else if seen.starts(with: Self.preface.prefix(seen.count)) {
             kind = .noGRPCStream
-            detail = "spoke HTTP/2 but opened no stream; it sent \(firstBytes)"
+            detail = "spoke HTTP/2 but opened no stream; it sent \(firstBytes)\(closed)"
         } else {
             kind = .notHTTP2
-            detail = "not HTTP/2: it sent \(firstBytes)"
+            detail = "not HTTP/2: it sent \(firstBytes)\(closed)"
         }
         return ConnectionAttempt(
             kind: kind, remote: remote, local: local, connectedAtMicros: connectedAtMicros,
             duration: .nanoseconds((NIODeadline.now() - connectedAt).nanoseconds), firstBytes: firstBytes,
-            detail: detail, closedBySensor: closedSilent)
+            detail: detail, closedBySensor: closedBySensor)
     }
 
     private static func peerAddress(_ address: SocketAddress) -> PeerAddress? {

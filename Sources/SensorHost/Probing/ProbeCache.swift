@@ -92,6 +92,11 @@ final class PendingProbe: Sendable {
         }
     }
 
+    /// The result, if it is set.
+    var current: ProbeResult? {
+        state.withLock { $0.result }
+    }
+
     /// Replaces a result already set with a more complete one (what the probe learnt after the label, such as
     /// a Reject); does nothing before ``complete(_:)``.
     func refine(_ result: ProbeResult) {
