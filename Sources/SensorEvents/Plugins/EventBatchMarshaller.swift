@@ -63,14 +63,24 @@ final class EventBatchMarshaller {
         requested.removeAll(keepingCapacity: true)
     }
 
+    /// Whether the calling thread is inside ``withMarshalledBatch(_:includeJSON:_:)``'s `body`: where the plugin
+    /// ABI's per-batch host callbacks (`event_json`, `retry_after`, `reject_event`) are honoured.
+    var isInBatchOnThisThread: Bool {
+        guard let inProgress else { return false }
+        return pthread_equal(inProgress.thread, pthread_self()) != 0
+    }
+
+    /// The position in the batch of `event`, when it is one of the batch whose `body` is running on this thread.
+    func position(of event: UnsafePointer<sensor_event>) -> Int? {
+        guard isInBatchOnThisThread, let inProgress else { return nil }
+        let index = event - inProgress.first
+        return index >= 0 && index < inProgress.batch.count ? index : nil
+    }
+
     /// The JSON of `event`, one of the batch whose `body` is running on this thread (else empty), valid until
     /// ``releaseRequestedJSON()``: `host->event_json` of the plugin ABI.
     func json(for event: UnsafePointer<sensor_event>) -> sensor_str {
-        guard let inProgress, pthread_equal(inProgress.thread, pthread_self()) != 0 else {
-            return sensor_str(ptr: nil, len: 0)
-        }
-        let index = event - inProgress.first
-        guard index >= 0 && index < inProgress.batch.count else { return sensor_str(ptr: nil, len: 0) }
+        guard let inProgress, let index = position(of: event) else { return sensor_str(ptr: nil, len: 0) }
         var bytes: [UInt8] = []
         inProgress.batch[inProgress.batch.startIndex + index].event.appendJSON(to: &bytes)
         bytes.append(0)
