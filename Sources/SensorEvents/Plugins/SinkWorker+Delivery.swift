@@ -119,9 +119,13 @@ extension SinkWorker {
             problem = "no dead-letter folder is configured"
         }
         drop(entries.count)
-        logger.error(
-            "cannot dead-letter \(entries.count) events the plugin refused for good; dropped them: \(problem)",
-            metadata: ["reason": "\(entries[0].refusal.reason.prefix(200))"])
+        if let unlogged = deadLetterFailureLog.admit(at: SinkClock.monotonicNanoseconds()) {
+            logger.error(
+                "cannot dead-letter \(entries.count) events the plugin refused for good; dropped them: \(problem)",
+                metadata: [
+                    "reason": "\(entries[0].refusal.reason.prefix(200))", "unlogged_failures": "\(unlogged)",
+                ])
+        }
         return false
     }
 
