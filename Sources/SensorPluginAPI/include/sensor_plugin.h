@@ -49,9 +49,11 @@
  *     counted as drops).
  *   - Different instances (of the same or different plugins) run concurrently on different threads: plugin
  *     GLOBAL state must be thread-safe or absent.
- *   - host->log, host->add_counter, host->set_gauge and host->stop_deadline may be called from any thread, including threads the
- *     plugin owns, between the start of create() and the return of destroy(). Threads a plugin starts must be
- *     joined in destroy(). Plugins must not install signal handlers, call exit(), or change the locale.
+ *   - host->log, host->add_counter, host->set_gauge and host->stop_deadline may be called from any thread,
+ *     including threads the plugin owns, between the start of create() and the return of destroy();
+ *     host->event_json, host->retry_after and host->reject_event only from inside write_batch, on its thread.
+ *     Threads a plugin starts must be joined in destroy(). Plugins must not install signal handlers, call
+ *     exit(), or change the locale.
  *
  * ERRORS
  *   - Callbacks return a status: SENSOR_OK, SENSOR_RETRY (transient: the host calls write_batch again later
@@ -74,7 +76,8 @@
  *   - A sink that relies on this (without the journal its events would be lost by a crash or a long outage)
  *     sets SENSOR_PLUGIN_NEEDS_JOURNAL: the host then refuses to start it when the journal is turned off.
  *   - Events refused for good are never dropped silently: the host appends each to the sink's dead-letter
- *     file (one JSON line: time, sink, code, reason, the event) and counts it in sensor_sink_dead_lettered_total.
+ *     file (one JSON line: time, sink, code, reason, sequence, the event) and counts it in
+ *     sensor_sink_dead_lettered_total.
  *     Refuse some events of a batch with host->reject_event and answer OK (the rest count as delivered), or
  *     answer SENSOR_ERROR to refuse the whole batch.
  *   - Batch limits: 1.2 does NOT let a plugin declare a maximum batch. The host hands write_batch up to the
@@ -208,7 +211,8 @@ typedef struct sensor_host_api {
      * When write_batch then returns SENSOR_OK, the host dead-letters the refused events and counts the others as
      * delivered. A refusal holds for the batch across its RETRYs, so a plugin that skips what it already handled
      * need not say it again. With event == NULL, the code and reason apply to the events a SENSOR_ERROR answer
-     * refuses that were not refused one by one. Calls from elsewhere are ignored.
+     * refuses that were not refused one by one. Calls from elsewhere, and pointers that are not one of the
+     * batch's events, are ignored.
      */
     void (*reject_event)(
         void *host_context, const sensor_event *event, int32_t code, const char *reason, size_t reason_length);
