@@ -205,16 +205,17 @@ let package = Package(
             // JSONLinesSinkTests). This flag only changes which libraries the link step adds; nothing is compiled.
             linkerSettings: [.unsafeFlags(["-enable-experimental-feature", "Embedded"])]
         ),
-        // The delivery engine the export sinks share (a static library linked into each of their .so files): the
-        // durable spool, the delivery thread with retries, backoff and the dead-letter file, the libcurl client,
-        // configuration reading, the descriptor and instance. Only the C API and system libraries, like a plugin.
+        // What the export sinks share (a static library linked into each of their .so files): the libcurl client,
+        // configuration reading, the host API wrapper, the descriptor and the instance that delivers a host batch
+        // inside write_batch. No durability: the host's journal, retries and dead letters do that for every sink.
+        // Only the C API and system libraries, like a plugin.
         .target(
             name: "ExportDelivery",
             dependencies: ["SensorPluginAPI", "CCurl"],
             path: "Sources/Plugins/ExportDelivery",
             swiftSettings: strictSwift
         ),
-        // A sink that spools events durably to disk and POSTs them in batches to an HTTP(S) endpoint (libcurl).
+        // A sink that POSTs each host batch to an HTTP(S) endpoint (libcurl), inside write_batch.
         .target(
             name: "HTTPExport",
             dependencies: ["SensorPluginAPI", "CCurl", "ExportDelivery"],
@@ -223,7 +224,7 @@ let package = Package(
             linkerSettings: pluginExportsOnly
         ),
         // A sink that writes events to Cloud Firestore or the Realtime Database over their REST APIs (libcurl),
-        // signing service-account JWTs with libcrypto, through the same spool and delivery engine.
+        // signing service-account JWTs with libcrypto, inside write_batch like HTTPExport.
         .target(
             name: "FirebaseExport",
             dependencies: ["SensorPluginAPI", "CCurl", "COpenSSL", "ExportDelivery"],

@@ -3,7 +3,7 @@ import SensorEvents
 import TestSupport
 import Testing
 
-@Suite("HTTP export and Firebase export in one process (one shared engine linked into two .so files)")
+@Suite("HTTP export and Firebase export in one process (the shared code linked into two .so files)")
 struct BothExportsTests {
     @Test("Both plugins load into one dispatcher and both deliver every event")
     func bothDeliver() async throws {
@@ -25,17 +25,19 @@ struct BothExportsTests {
         #expect(try await eventually { Set(receiver.deliveredIDs) == ids })
         #expect(try await eventually { Set(fake.documents.keys.map { String($0.split(separator: "/").last!) }) == ids })
         await dispatcher.shutdown()
-        #expect(setup.counter("delivered", sink: "http") >= 150)
-        #expect(setup.counter("delivered", sink: "firebase") == 150)
-        #expect(setup.counter("retries", sink: "http") >= 1 && setup.counter("retries", sink: "firebase") >= 1)
-        // Each instance logs under its own plugin's prefix: the two engines did not share state.
+        #expect(setup.hostCounter(SinkMetricNames.delivered, sink: "http") == 150)
+        #expect(setup.hostCounter(SinkMetricNames.delivered, sink: "firebase") == 150)
+        #expect(
+            setup.hostCounter(SinkMetricNames.retries, sink: "http") >= 1
+                && setup.hostCounter(SinkMetricNames.retries, sink: "firebase") >= 1)
+        // Each instance logs under its own plugin's prefix: the two copies of the shared code did not share state.
         #expect(!setup.logs.records(containing: "http export: delivering to http://127.0.0.1", sink: "http").isEmpty)
         #expect(!setup.logs.records(containing: "firebase export: delivering to", sink: "firebase").isEmpty)
         #expect(setup.logs.records(containing: "firebase export:", sink: "http").isEmpty)
     }
 
     @Test(
-        "Each bundled Swift plugin exports one function, sensor_plugin_query_v1: the shared engine cannot interpose",
+        "Each bundled Swift plugin exports one function, sensor_plugin_query_v1: the shared code cannot interpose",
         arguments: ["libHTTPExport.so", "libFirebaseExport.so", "libSQLiteSink.so"])
     func exportsOnlyTheEntryPoint(library: String) throws {
         let symbols = try ExternalTool.run(["nm", "-D", "--defined-only", BuiltPlugins.path(of: library)])

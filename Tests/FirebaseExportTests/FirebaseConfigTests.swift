@@ -21,7 +21,7 @@ struct FirebaseConfigTests {
         ("firestore", ["auth_token": "\"t\"", "credentials_file": "\"k.json\""], "not both"),
         ("rtdb", ["auth_token": "\"a\"", "auth_token_env": "\"HOME\""], "not both"),
         ("rtdb", ["auth_token_env": "\"FIREBASE_EXPORT_TEST_UNSET\""], "is not set or empty"),
-        ("firestore", ["batch_max_events": "501"], #""batch_max_events" must be between 1 and 500"#),
+        ("firestore", ["batch_max_bytes": "512"], #""batch_max_bytes" must be between 1024 and 67108864"#),
         ("firestore", ["project_id": "\"a/b\""], #""project_id" may hold only"#),
     ]
 

@@ -66,9 +66,35 @@ struct FirestoreExportTests {
             tampered[tampered.count - 1] ^= 1
             #expect(try !account.verify(message: tampered, signature: jwt.signature))
         }
-        #expect(setup.counter("delivered") == 120)
+        #expect(setup.hostCounter(SinkMetricNames.delivered) == 120)
         let logged = setup.logs.records.map(\.message).joined(separator: "\n")
         #expect(!logged.contains("fake-token-") && !logged.contains("PRIVATE KEY"))
+    }
+
+    @Test("A host batch larger than Firestore's 500 writes goes as several batchWrites, each within the limit")
+    func splitsAtFiveHundredWrites() async throws {
+        let fake = try FakeFirebase()
+        defer { fake.stop() }
+        let sink = try FirebaseSetup.firebase(fake, target: "firestore")
+        let setup = try FirebaseSetup([
+            SinkSetup.Sink(
+                name: sink.name, library: sink.library, config: sink.config,
+                host: ["batch_max": "1200", "flush_interval_ms": "3600000"])
+        ])
+        let dispatcher = try await setup.start()
+        let events = FirebaseSetup.events(1200)
+        events.forEach(dispatcher.publish)
+        #expect(try await eventually { fake.documents.count == 1200 })
+        await dispatcher.shutdown()
+        // The fake records an exchange just after answering it.
+        #expect(try await eventually { fake.exchanges.count >= 3 })
+        let sizes = try fake.exchanges.map { exchange in
+            let body = try #require(
+                try JSONSerialization.jsonObject(with: Data(exchange.request.body)) as? [String: Any])
+            return (body["writes"] as? [Any])?.count ?? 0
+        }
+        #expect(sizes == [500, 500, 200], "one write_batch of 1200 events, three requests")
+        #expect(setup.hostCounter(SinkMetricNames.delivered) == 1200)
     }
 
     @Test("Tokens are refreshed before they expire, and once at once after a 401")
@@ -106,7 +132,7 @@ struct FirestoreExportTests {
         await dispatcher.shutdown()
         #expect(fake.assertions.count == before + 1, "the 401 fetched exactly one new token")
         #expect(fake.exchanges.filter { $0.status == 401 }.count == 1)
-        #expect(setup.counter("dead_lettered") == 0)
+        #expect(setup.hostCounter(SinkMetricNames.deadLettered) == 0)
     }
 
     /// Failures after the writes were applied: the client cannot tell, sends the batch again, and the document
@@ -122,16 +148,16 @@ struct FirestoreExportTests {
         let dispatcher = try await setup.start()
         let events = FirebaseSetup.events(80)
         events.forEach(dispatcher.publish)
-        #expect(try await eventually { setup.gauge("spool_events") == 0 && setup.counter("delivered") == 80 })
+        #expect(try await eventually { setup.hostCounter(SinkMetricNames.delivered) == 80 })
         await dispatcher.shutdown()
         let ids = fake.documents.keys.map { String($0.split(separator: "/").last!) }
         #expect(ids.count == Set(ids).count)
         #expect(Set(ids) == Set(events.map(\.id)))
         #expect(fake.state.withLock { $0.writesApplied } > events.count, "some writes were applied twice")
-        #expect(setup.counter("retries") >= 2)
+        #expect(setup.hostCounter(SinkMetricNames.retries) >= 2)
     }
 
-    @Test("500 and 429 are retried with backoff (Retry-After honoured); 400 dead-letters the batch")
+    @Test("500 and 429 are retried by the host (Retry-After honoured); 400 dead-letters the batch with the host")
     func retriesAndDeadLetters() async throws {
         let fake = try FakeFirebase()
         defer { fake.stop() }
@@ -140,7 +166,7 @@ struct FirestoreExportTests {
         let dispatcher = try await setup.start()
         let events = FirebaseSetup.events(30)
         events.forEach(dispatcher.publish)
-        #expect(try await eventually { setup.counter("dead_lettered") == 30 && setup.gauge("spool_events") == 0 })
+        #expect(try await eventually { setup.hostCounter(SinkMetricNames.deadLettered) == 30 })
         let more = FirebaseSetup.events(20, from: 30)
         more.forEach(dispatcher.publish)
         #expect(try await eventually { fake.documents.count == 20 })
@@ -149,18 +175,18 @@ struct FirestoreExportTests {
         let exchanges = fake.exchanges
         #expect(exchanges.prefix(3).map(\.status) == [500, 429, 400])
         #expect(exchanges[2].request.received - exchanges[1].request.received >= .milliseconds(950))
-        let lines = try String(
-            contentsOf: setup.spoolDirectory.appendingPathComponent("dead-letter.jsonl"), encoding: .utf8
-        ).split(separator: "\n")
-        let records = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-        #expect(records.count == 30 && records.allSatisfy { $0["status"] as? Int == 400 })
+        let records = try setup.deadLetters()
+        #expect(records.count == 30 && records.allSatisfy { $0["code"] as? Int == 400 })
         let deadIDs = Set(records.compactMap { ($0["event"] as? [String: Any])?["event_id"] as? String })
         #expect(deadIDs == Set(events.map(\.id)))
-        #expect(records.allSatisfy { ($0["endpoint"] as? String)?.hasSuffix("/documents/sensors/eu/events") == true })
-        #expect(setup.counter("retries") >= 2)
+        #expect(
+            records.allSatisfy { ($0["reason"] as? String)?.contains("/documents/sensors/eu/events:") == true },
+            "the reason names the collection URL")
+        #expect(setup.hostCounter(SinkMetricNames.retries) >= 2)
+        #expect(setup.hostCounter(SinkMetricNames.dropped) == 0)
     }
 
-    @Test("A write refused on its own (batchWrite status INVALID_ARGUMENT) is dead-lettered alone")
+    @Test("A write refused on its own (batchWrite status INVALID_ARGUMENT) is dead-lettered alone through reject_event")
     func perWriteRefusal() async throws {
         let fake = try FakeFirebase()
         defer { fake.stop() }
@@ -169,18 +195,16 @@ struct FirestoreExportTests {
         let setup = try FirebaseSetup([FirebaseSetup.firebase(fake, target: "firestore")])
         let dispatcher = try await setup.start()
         events.forEach(dispatcher.publish)
-        #expect(try await eventually { setup.counter("dead_lettered") == 2 && setup.gauge("spool_events") == 0 })
+        #expect(try await eventually { setup.hostCounter(SinkMetricNames.deadLettered) == 2 })
         await dispatcher.shutdown()
         #expect(fake.documents.count == 38)
-        #expect(setup.counter("delivered") == 38)
-        let text = try String(
-            contentsOf: setup.spoolDirectory.appendingPathComponent("dead-letter.jsonl"), encoding: .utf8)
-        let records = text.split(separator: "\n").compactMap {
-            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-        }
+        #expect(setup.hostCounter(SinkMetricNames.delivered) == 38)
+        #expect(setup.hostCounter(SinkMetricNames.errors) == 0, "a partial refusal is an OK batch")
+        let records = try setup.deadLetters()
         #expect(
             Set(records.compactMap { ($0["event"] as? [String: Any])?["event_id"] as? String })
                 == [events[3].id, events[17].id])
-        #expect(records.allSatisfy { ($0["response"] as? String)?.hasPrefix("INVALID_ARGUMENT") == true })
+        #expect(records.allSatisfy { ($0["reason"] as? String)?.hasPrefix("INVALID_ARGUMENT") == true })
+        #expect(records.allSatisfy { $0["code"] as? Int == 400 })
     }
 }

@@ -34,51 +34,76 @@ struct HTTPExportOptionsTests {
         }
     }
 
-    @Test("A full spool answers RETRY (counted as spool_full); the host keeps the events and they all arrive")
-    func fullSpoolAnswersRetry() async throws {
+    @Test("A host batch larger than batch_max_bytes is split into several requests, each within the limit")
+    func splitsLargeBatches() async throws {
         let receiver = try HTTPReceiver()
         defer { receiver.stop() }
-        try await receiver.goDown()
-        let setup = try ExportSetup(port: receiver.port, config: ["spool_max_bytes": "65536"])
+        let setup = try ExportSetup(
+            port: receiver.port, config: ["batch_max_bytes": "8192"],
+            host: ["batch_max": "200", "flush_interval_ms": "3600000"])
         let dispatcher = try await setup.start()
+        // About 1.2 KB of JSON each: one host batch of 200 needs about 30 requests of at most 8 KiB of events.
         let events = ExportSetup.events(200, padding: 1000)
         events.forEach(dispatcher.publish)
-        #expect(
-            try await eventually { setup.counter("spool_full") > 0 && setup.hostCounter(SinkMetricNames.retries) > 0 }
-        )
-        #expect(try #require(setup.gauge("spool_bytes")) <= 65536)
-        #expect(!setup.logs.records(containing: "spool full").isEmpty)
-
-        receiver.setBehaviour(.status(200))
-        try await receiver.comeUp()
         #expect(try await eventually { Set(receiver.deliveredIDs) == Set(events.map(\.id)) })
         await dispatcher.shutdown()
-        #expect(setup.hostCounter(SinkMetricNames.dropped) == 0)
+        let requests = receiver.requests
+        #expect(requests.count >= 25)
+        for request in requests {
+            // The envelope around the events (schema, sensor id, batch id) takes less than 200 bytes.
+            #expect((request.body?.count ?? .max) <= 8192 + 200 || request.eventIDs.count == 1)
+        }
+        #expect(receiver.deliveredIDs == events.map(\.id), "in order, each once")
+        #expect(setup.hostCounter(SinkMetricNames.delivered) == 200)
     }
 
-    @Test("A second instance on a spool that is in use is refused")
-    func spoolIsLocked() async throws {
+    @Test("Without the journal the host refuses to start HTTPExport (it keeps no events), naming [plugins] journal")
+    func needsTheJournal() async throws {
         let receiver = try HTTPReceiver()
         defer { receiver.stop() }
         let setup = try ExportSetup(port: receiver.port)
-        let first = try await setup.start()
-        let error = try await #require(throws: PluginLoadError.self) { try await setup.start() }
-        #expect(error.code == .badConfig)
-        #expect(!setup.logs.records(containing: "is another sink using this spool_dir?").isEmpty)
-        await first.shutdown()
+        let error = try await #require(throws: PluginLoadError.self) { try await setup.start(journal: false) }
+        #expect(error.code == .journalRequired)
+        #expect(error.description.contains("sink \"http\""))
+        #expect(error.message.contains("[plugins] journal = true"), "\(error.message)")
         try await setup.start().shutdown()
+    }
+
+    @Test("Keys of the old plugin-side spool, retries and batching are accepted with a warning naming each")
+    func retiredKeysWarn() async throws {
+        let receiver = try HTTPReceiver()
+        defer { receiver.stop() }
+        let retired = [
+            "spool_dir": "\"http-spool\"", "spool_max_bytes": "65536", "retry_initial_ms": "500",
+            "retry_max_ms": "60000", "dead_letter_path": "\"dead.jsonl\"", "batch_max_events": "50",
+            "batch_interval_ms": "20",
+        ]
+        let setup = try ExportSetup(port: receiver.port, config: retired)
+        let dispatcher = try await setup.start()
+        let events = ExportSetup.events(20)
+        events.forEach(dispatcher.publish)
+        #expect(try await eventually { Set(receiver.deliveredIDs) == Set(events.map(\.id)) })
+        await dispatcher.shutdown()
+        for key in retired.keys {
+            let warnings = setup.logs.records(
+                containing: "[sink.config] \(key) is no longer used", sink: ExportSetup.sinkName)
+            #expect(warnings.count == 1 && warnings[0].level == .warning, "\(key)")
+        }
+        #expect(!setup.logs.records(containing: "set retry_initial_ms on the [[sink]] entry").isEmpty)
+        #expect(
+            !FileManager.default.fileExists(atPath: setup.sinks.directory.appendingPathComponent("http-spool").path))
     }
 
     /// Invalid `[sink.config]` lines and the reason the plugin must log.
     static let badConfigs: [(config: [String: String], logged: String)] = [
         (["colour": "\"blue\""], "unknown key(s) colour"),
         (["gzip": "1"], "\"gzip\" must be true or false"),
-        (["batch_max_events": "true"], "\"batch_max_events\" must be an integer"),
-        (["batch_max_events": "0"], "\"batch_max_events\" must be between 1 and 100000"),
+        (["batch_max_bytes": "true"], "\"batch_max_bytes\" must be an integer"),
+        (["batch_max_bytes": "100"], "\"batch_max_bytes\" must be between 1024 and 67108864"),
         (["auth_header": "\"a: b\"", "auth_header_env": "\"HOME\""], "not both"),
         (["auth_header": "\"no colon\""], "must look like \"Name: value\""),
         (["auth_header_env": "\"HTTP_EXPORT_TEST_UNSET_VARIABLE\""], "is not set or empty"),
-        (["retry_initial_ms": "500", "retry_max_ms": "100"], "\"retry_max_ms\" must not be below"),
+        (["request_timeout_ms": "0"], "\"request_timeout_ms\" must be between 1 and 3600000"),
         (["endpoint": "\"ftp://127.0.0.1/x\""], "\"endpoint\" must be an http:// or https:// URL"),
         (["endpoint": "\"http://\""], "\"endpoint\" must be an http:// or https:// URL"),
         (["endpoint": "3"], "\"endpoint\" must be a non-empty string"),

@@ -31,7 +31,7 @@ struct PluginLoaderTests {
     static let brokenVariants: [(define: String, code: PluginLoadError.Code, reason: String)] = [
         ("NO_ENTRY_POINT", .missingEntryPoint, "does not export sensor_plugin_query_v1"),
         ("WRONG_MAGIC", .invalidDescriptor, "descriptor magic is 0xdeadbeef, expected 0x534e5352"),
-        ("ABI_2", .incompatibleABI, "built for plugin ABI 2.3, but this host supports ABI 1.1"),
+        ("ABI_2", .incompatibleABI, "built for plugin ABI 2.3, but this host supports ABI 1.2"),
         ("NULL_QUERY", .incompatibleABI, "returned NULL"),
         ("NO_CREATE", .invalidDescriptor, "lacks required callbacks: create"),
         ("TINY_DESCRIPTOR", .invalidDescriptor, "struct_size is 16 bytes"),

@@ -8,19 +8,25 @@ import Testing
 @Suite("Sink dispatcher with C test sinks")
 struct SinkDispatcherTests {
     /// A dispatcher over freshly compiled copies of the configurable C sink (one library file per test, so the
-    /// plugin's global gate is not shared between tests running in parallel).
+    /// plugin's global gate is not shared between tests running in parallel), with a dead-letter folder.
     struct Harness {
         /// The compiled test sink.
         let library: String
+        /// The scratch folder (the library, the dead letters).
+        let directory: URL
         /// Metrics of the dispatcher (host and plugin-reported).
         let metrics = TestMetrics()
         /// Logs of the dispatcher and the plugin.
         let logs = LogCapture()
 
-        /// Compiles the configurable C sink into a fresh folder.
-        init() throws {
-            let directory = try TestEnvironment.makeTemporaryDirectory()
-            library = try CPluginCompiler.compile(TestSinkSources.configurable, name: "test-sink", in: directory)
+        /// The folder of the dead-letter files.
+        var deadLetterDirectory: URL { directory.appendingPathComponent("dead-letters") }
+
+        /// Compiles the configurable C sink with `defines` into a fresh folder.
+        init(defines: [String] = []) throws {
+            directory = try TestEnvironment.makeTemporaryDirectory()
+            library = try CPluginCompiler.compile(
+                TestSinkSources.configurable, name: "test-sink", defines: defines, in: directory)
         }
 
         /// A sink entry in `mode` with fast timers, adjusted by `configure`.
@@ -45,10 +51,22 @@ struct SinkDispatcherTests {
         ) async throws -> SinkDispatcher {
             try await SinkDispatcher(
                 sinks: sinks,
-                configuration: .init(sensorID: TestEvents.sensorID, drainTimeout: drainTimeout, journal: journal),
+                configuration: .init(
+                    sensorID: TestEvents.sensorID, drainTimeout: drainTimeout, journal: journal,
+                    deadLetterDirectory: deadLetterDirectory.path),
                 logger: logs.logger,
                 metricsFactory: metrics
             )
+        }
+
+        /// Starts a dispatcher over `sinks`, publishes `count` numbered events and shuts it down (every sink
+        /// drained, flushed and destroyed).
+        func run(_ sinks: [SinkConfiguration], events count: Int, journal: EventJournal? = nil) async throws {
+            let dispatcher = try await start(sinks, journal: journal)
+            for index in 0..<count {
+                dispatcher.publish(TestEvents.numbered(index))
+            }
+            await dispatcher.shutdown()
         }
 
         /// A host counter of `sink`.
@@ -64,6 +82,20 @@ struct SinkDispatcherTests {
         /// The last value of a host gauge of `sink`.
         func gauge(_ label: String, _ sink: String) -> Double? {
             try? metrics.expectGauge(label, [("sink", sink)]).lastValue
+        }
+
+        /// The lines of `sink`'s dead-letter file, each a JSON object.
+        func deadLetters(_ sink: String) throws -> [[String: Any]] {
+            let file = deadLetterDirectory.appendingPathComponent("\(sink).jsonl")
+            guard FileManager.default.fileExists(atPath: file.path) else { return [] }
+            return try String(contentsOf: file, encoding: .utf8).split(separator: "\n").map {
+                try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+            }
+        }
+
+        /// The `index` field of the event of each dead letter of `sink`.
+        func deadLetterIndices(_ sink: String) throws -> [Int] {
+            try deadLetters(sink).compactMap { ($0["event"] as? [String: Any])?["index"] as? Int }
         }
 
         /// Releases every `gate`-mode write_batch of this library.
@@ -190,8 +222,10 @@ struct SinkDispatcherTests {
         #expect(harness.gauge(SinkMetricNames.disabled, "healthy") == 0)
     }
 
-    @Test("Consecutive errors (or unknown statuses) trip the circuit breaker", arguments: ["error", "status42"])
-    func circuitBreaker(mode: String) async throws {
+    @Test(
+        "Consecutive errors (or unknown statuses) dead-letter their batches and trip the circuit breaker",
+        arguments: [("error", "write_batch returned SENSOR_ERROR"), ("status42", "write_batch returned status 42")])
+    func circuitBreaker(mode: String, reason: String) async throws {
         let harness = try Harness()
         let dispatcher = try await harness.start([
             harness.sink("broken", mode: mode) {
@@ -205,9 +239,17 @@ struct SinkDispatcherTests {
         await dispatcher.shutdown()
         #expect(harness.counter(SinkMetricNames.errors, "broken") == 3)
         #expect(harness.gauge(SinkMetricNames.disabled, "broken") == 1)
-        #expect(harness.counter(SinkMetricNames.dropped, "broken") == 500)
+        // The three refused batches (at most 10 events each) are dead-lettered, the rest dropped by the open
+        // circuit breaker.
+        let deadLettered = harness.counter(SinkMetricNames.deadLettered, "broken")
+        #expect(deadLettered >= 3 && deadLettered <= 30)
+        #expect(harness.counter(SinkMetricNames.dropped, "broken") == 500 - deadLettered)
         #expect(harness.counter(SinkMetricNames.delivered, "broken") == 0)
         #expect(harness.logs.records(containing: "write_batch failed", sink: "broken").count == 3)
+        let letters = try harness.deadLetters("broken")
+        #expect(try harness.deadLetterIndices("broken") == Array(0..<Int(deadLettered)))
+        #expect(letters.allSatisfy { $0["reason"] as? String == reason && $0["code"] as? Int == 0 })
+        #expect(letters.allSatisfy { $0["sink"] as? String == "broken" && $0["dead_lettered_at"] is String })
     }
 
     @Test("As a Service in a ServiceGroup, graceful shutdown drains the sinks")

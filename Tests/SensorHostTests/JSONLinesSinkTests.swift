@@ -81,7 +81,7 @@ struct JSONLinesSinkTests {
         #expect((lines[2]["blob"] as? String)?.count == 200_000)
     }
 
-    @Test("A full disk (ENOSPC) asks the host to retry the batch")
+    @Test("A full disk (ENOSPC) asks the host to retry the batch, and to wait 5 s first (retry_after)")
     func fullDiskRetries() throws {
         try #require(FileManager.default.fileExists(atPath: "/dev/full"))
         let caller = try Self.caller()
@@ -89,6 +89,23 @@ struct JSONLinesSinkTests {
         try #require(status == SENSOR_OK, "\(caller.logLines)")
         #expect(caller.write(instance, [#"{"n":1}"#]) == SENSOR_RETRY)
         #expect(caller.logLines.contains { $0.contains("cannot append to /dev/full") && $0.contains("will retry") })
+        #expect(caller.retryAfters == [5000])
+        #expect(caller.refusals.isEmpty)
         #expect(caller.flushAndDestroy(instance) == SENSOR_OK)
+    }
+
+    @Test("An event without JSON is refused alone through reject_event; the others are written")
+    func eventWithoutJSONIsRefused() throws {
+        let scratch = try ExternalPlugin.makeTemporaryDirectory()
+        defer { ExternalPlugin.remove(scratch) }
+        let caller = try Self.caller()
+        let (status, instance) = caller.create(#"{"path":"\#(scratch)/events.jsonl","fsync":"none"}"#)
+        try #require(status == SENSOR_OK, "\(caller.logLines)")
+        #expect(caller.write(instance, [#"{"n":1}"#, "", #"{"n":3}"#]) == SENSOR_OK)
+        #expect(caller.flushAndDestroy(instance) == SENSOR_OK)
+        #expect(try ExternalPlugin.jsonLines(at: scratch + "/events.jsonl").map { $0["n"] as? Int } == [1, 3])
+        try #require(caller.refusals.count == 1)
+        #expect(caller.refusals[0].position == 1 && caller.refusals[0].code == 0)
+        #expect(caller.refusals[0].reason == "the event has no JSON to write")
     }
 }

@@ -42,6 +42,24 @@ struct PluginLoadingTests {
         }
     }
 
+    @Test("[plugins] journal = false stops startup when a sink needs the journal (HTTPExport), naming the key")
+    func exportNeedsTheJournal() async throws {
+        let plugins = """
+            [[sink]]
+            name = "export"
+            library = "libHTTPExport.so"
+            [sink.config]
+            endpoint = "http://127.0.0.1:9/events"
+            """
+        await #expect {
+            try await SensorHarness.withSensor(["plugins": ["journal": "false"]], plugins: plugins) { _ in }
+        } throws: { error in
+            guard let error = error as? PluginLoadError else { return false }
+            return error.code == .journalRequired && error.sinkName == "export"
+                && error.message.contains("[plugins] journal = true")
+        }
+    }
+
     @Test("Without plugins.toml the sensor writes to [database] path through the SQLite sink")
     func embeddedDefault() throws {
         let directory = NSTemporaryDirectory() + "sinkplan-\(UUID().uuidString)"

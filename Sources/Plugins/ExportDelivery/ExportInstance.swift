@@ -1,32 +1,49 @@
 import Foundation
 import SensorPluginAPI
 
-/// One export sink instance: `write_batch` appends to the durable ``Spool``; a thread it owns runs the
-/// ``DeliveryLoop`` (with the plugin's ``BatchDeliverer``) from `create` until `destroy`.
+/// One export sink instance: `write_batch` delivers the host batch synchronously, as one request or, beyond the
+/// service's limits, several (``BatchDeliverer``), and answers OK, RETRY or ERROR. It keeps no events: the host's
+/// journal holds the batch until the answer, retries it with backoff (or the server's `Retry-After`, passed on
+/// with `retry_after`) and writes refused events to its dead-letter file (`reject_event`).
 ///
-/// The host calls `write`, `flush` and `deinit` (via destroy) from one thread; the delivery thread shares only
-/// the spool (locked) and the stop flag (atomic).
+/// The host calls `write` and `deinit` (via destroy) from one thread, so the instance holds no locks.
 final class ExportInstance {
-    private let log: HostLog
-    private let spool: Spool
-    private let stop: StopFlag
-    private var thread: pthread_t
-    private var lastSpoolFullLog = Date.distantPast
-    private var spoolFullSinceLog = 0
+    private let host: PluginHost
+    private let deliverer: any BatchDeliverer
+    /// Every event up to this sequence is finished in this run (delivered or refused): a retried batch whose
+    /// first parts went through resumes after them. Sequences only grow within one host run, and an instance
+    /// lives within one.
+    private var finishedThrough: UInt64 = 0
+    private var failingSince: Date?
+    private var lastFailureLog = Date.distantPast
 
-    /// Parses the configuration, opens the spool, builds `Plugin`'s deliverer and starts the delivery thread;
-    /// logs why through `host` and returns the status for `create()` on failure.
+    /// Parses the configuration (warning about keys the host's durability made obsolete) and builds `Plugin`'s
+    /// deliverer; logs why through `host` and returns the status for `create()` on failure.
     static func make<Plugin: ExportPlugin>(
         _ plugin: Plugin.Type, host: UnsafePointer<sensor_host_api>, config: sensor_str
     ) -> Result<ExportInstance, Status> {
-        let log = HostLog(host: host, name: Plugin.logName)
+        let log = PluginHost(host: host, name: Plugin.logName)
+        guard log.ownsDurability else {
+            log.write(
+                SENSOR_LOG_ERROR,
+                "this plugin keeps no events of its own and needs a host with plugin ABI 1.2 or later "
+                    + "(journal, retries and dead letters in the host); this host speaks "
+                    + "\(host.pointee.abi_major).\(host.pointee.abi_minor)")
+            return .failure(Status(SENSOR_FATAL))
+        }
         let delivery: DeliverySettings
         let settings: Plugin.Settings
         do throws(SettingsError) {
-            let reader = try SettingsReader(json: UnsafeRawBufferPointer(start: config.ptr, count: config.len))
-            try reader.refuseUnknownKeys(DeliverySettings.keys.union(Plugin.keys))
-            delivery = try DeliverySettings(
-                reader, spoolPrefix: Plugin.spoolPrefix, maxBatchEvents: Plugin.maxBatchEvents)
+            let reader = try SettingsReader(json: config.bytes)
+            let retired = try reader.refuseUnknownKeys(
+                DeliverySettings.keys.union(Plugin.keys), retired: DeliverySettings.retiredKeys)
+            for (key, replacement) in retired {
+                log.write(
+                    SENSOR_LOG_WARN,
+                    "[sink.config] \(key) is no longer used and is ignored: \(replacement). Remove it; it is "
+                        + "accepted for this release only")
+            }
+            delivery = try DeliverySettings(reader)
             settings = try Plugin.parse(reader, delivery: delivery)
         } catch {
             log.write(SENSOR_LOG_ERROR, "invalid configuration: \(error.message)")
@@ -35,123 +52,104 @@ final class ExportInstance {
         if !delivery.tlsVerify {
             log.write(SENSOR_LOG_WARN, "tls_verify = false: TLS certificates and host names are NOT verified")
         }
-        let spool: Spool
-        do {
-            spool = try Spool(directory: delivery.spoolDirectory, maxBytes: delivery.spoolMaxBytes)
-        } catch {
-            log.write(SENSOR_LOG_ERROR, "cannot open the spool \(delivery.spoolDirectory): \(error)")
-            return .failure(Status(SENSOR_BAD_CONFIG))
-        }
-        let stop = StopFlag()
-        let sensorID = String(
-            decoding: UnsafeRawBufferPointer(start: host.pointee.sensor_id.ptr, count: host.pointee.sensor_id.len),
-            as: UTF8.self)
         let deliverer: any BatchDeliverer
         do {
             deliverer = try Plugin.makeDeliverer(
-                settings, delivery: delivery, context: DelivererContext(log: log, stop: stop, sensorID: sensorID))
+                settings, delivery: delivery,
+                context: DelivererContext(host: log, sensorID: host.pointee.sensor_id.string))
         } catch {
             log.write(SENSOR_LOG_ERROR, error.message)
             return .failure(Status(SENSOR_FATAL))
         }
-        let loop = DeliveryLoop(spool: spool, deliverer: deliverer, settings: delivery, log: log, stop: stop)
-        guard let thread = DeliveryThread.start(loop) else {
-            log.write(SENSOR_LOG_ERROR, "cannot start the delivery thread")
-            return .failure(Status(SENSOR_FATAL))
-        }
-        let counts = spool.counts()
-        log.gauge("spool_events", Double(counts.events))
-        log.gauge("spool_bytes", Double(counts.bytes))
         log.write(
             SENSOR_LOG_INFO,
-            "delivering to \(deliverer.destination), spool \(delivery.spoolDirectory) (\(counts.events) events waiting)"
-        )
-        return .success(ExportInstance(log: log, spool: spool, stop: stop, thread: thread))
+            "delivering to \(deliverer.destination) (undelivered events wait in the host's journal)")
+        return .success(ExportInstance(host: log, deliverer: deliverer))
     }
 
-    private init(log: HostLog, spool: Spool, stop: StopFlag, thread: pthread_t) {
-        self.log = log
-        self.spool = spool
-        self.stop = stop
-        self.thread = thread
+    private init(host: PluginHost, deliverer: any BatchDeliverer) {
+        self.host = host
+        self.deliverer = deliverer
     }
 
-    /// Stops the delivery thread (waking it and aborting a request in flight) and joins it.
-    deinit {
-        stop.set()
-        spool.condition.lock()
-        spool.isStopping = true
-        spool.condition.broadcast()
-        spool.condition.unlock()
-        pthread_join(thread, nil)
-    }
-
-    /// Appends a batch to the spool durably: `SENSOR_OK` once synced, `SENSOR_RETRY` when the spool is full or
-    /// the disk failed transiently, `SENSOR_ERROR` on other write errors.
+    /// Delivers a host batch: `SENSOR_OK` once every part was stored or refused for good (the refused events
+    /// told to the host), `SENSOR_RETRY` at the first part that may succeed later (or when the sensor stops),
+    /// `SENSOR_ERROR` when every event was refused.
     func write(_ events: UnsafePointer<UnsafePointer<sensor_event>?>, count: Int) -> Int32 {
-        var bytes: [UInt8] = []
-        var lines = 0
+        var batch: [ExportEvent] = []
+        batch.reserveCapacity(count)
+        var resumed = false
         for index in 0..<count {
-            guard let event = events[index], let json = event.pointee.json.ptr, event.pointee.json.len > 0 else {
-                continue
+            guard let event = events[index] else { continue }
+            if event.pointee.sequence <= finishedThrough {
+                resumed = true
+            } else {
+                batch.append(ExportEvent(event))
             }
-            // Event JSON is compact; a raw newline could only be whitespace between tokens, so a space keeps it valid.
-            let text = UnsafeRawBufferPointer(start: json, count: event.pointee.json.len)
-            bytes.append(contentsOf: text.lazy.map { $0 == UInt8(ascii: "\n") ? UInt8(ascii: " ") : $0 })
-            bytes.append(UInt8(ascii: "\n"))
-            lines += 1
         }
-        guard lines > 0 else { return SENSOR_OK }
-        switch spool.append(bytes, events: lines) {
-        case .appended:
-            let counts = spool.counts()
-            log.gauge("spool_events", Double(counts.events))
-            log.gauge("spool_bytes", Double(counts.bytes))
-            return SENSOR_OK
-        case .full:
-            log.count("spool_full")
-            reportSpoolFull(events: lines)
-            return SENSOR_RETRY
-        case .failed(let failure):
-            log.write(SENSOR_LOG_ERROR, "cannot spool \(lines) events: \(failure)")
-            return failure.isTransient ? SENSOR_RETRY : SENSOR_ERROR
+        guard !batch.isEmpty else { return SENSOR_OK }
+        var stored = 0
+        for part in deliverer.parts(for: batch) {
+            let outcome: DeliveryOutcome
+            if part.body == nil {
+                outcome = .delivered
+            } else if host.stopDeadlinePassed {
+                // The sensor is stopping: the rest of the batch waits in the journal for the next start.
+                return SENSOR_RETRY
+            } else {
+                host.count("requests")
+                outcome = deliverer.send(part)
+            }
+            var refused = part.refused
+            switch outcome {
+            case .delivered:
+                break
+            case .retry(let reason, let after):
+                host.count("http_errors")
+                if let after {
+                    host.retry(after: after)
+                }
+                reportFailure(reason)
+                return SENSOR_RETRY
+            case .rejected(let status, let reason):
+                host.count("http_errors")
+                let named = Set(refused.map(\.index))
+                refused += part.events.filter { !named.contains($0) }.map {
+                    EventRejection(index: $0, status: status, reason: reason)
+                }
+            case .partlyRejected(let rejections):
+                refused += rejections
+            }
+            for rejection in refused {
+                host.reject(batch[rejection.index].pointer, code: rejection.status, reason: rejection.reason)
+            }
+            stored += part.events.count - refused.count
+            finishedThrough = batch[part.events.upperBound - 1].sequence
         }
+        recovered()
+        // Nothing of the batch stored (now or by an earlier attempt): an ERROR, which the circuit breaker counts.
+        return stored == 0 && !resumed ? SENSOR_ERROR : SENSOR_OK
     }
 
-    /// Waits until the delivery thread has emptied the spool or `deadline` (Unix µs) passes: `SENSOR_OK` when
-    /// drained, else `SENSOR_RETRY` (the events stay spooled and are sent after the next start).
-    func flush(deadlineUnixMicros: Int64) -> Int32 {
-        let deadline = Date(timeIntervalSince1970: Double(deadlineUnixMicros) / 1_000_000)
-        let condition = spool.condition
-        condition.lock()
-        spool.flushWaiters += 1
-        condition.broadcast()
-        while spool.pendingEvents > 0 && Date() < deadline {
-            _ = condition.wait(until: deadline)
+    /// Logs the first failure of an outage, then at most one line every 10 seconds (the host counts retries).
+    private func reportFailure(_ reason: String) {
+        let now = Date()
+        if failingSince == nil {
+            failingSince = now
+        } else if now.timeIntervalSince(lastFailureLog) < 10 {
+            return
         }
-        spool.flushWaiters -= 1
-        let remaining = spool.pendingEvents
-        condition.unlock()
-        guard remaining == 0 else {
-            log.write(SENSOR_LOG_WARN, "flush: \(remaining) events still spooled; they are sent after the next start")
-            return SENSOR_RETRY
-        }
-        return SENSOR_OK
-    }
-
-    /// Logs a full spool at most once every 10 seconds.
-    private func reportSpoolFull(events: Int) {
-        spoolFullSinceLog += 1
-        guard Date().timeIntervalSince(lastSpoolFullLog) >= 10 else { return }
-        let counts = spool.counts()
-        log.write(
+        lastFailureLog = now
+        host.write(
             SENSOR_LOG_WARN,
-            "spool full (\(counts.bytes) of \(spool.maxBytes) bytes, \(counts.events) events; "
-                + "destination unreachable?): "
-                + "answered RETRY \(spoolFullSinceLog) times; the host keeps the events queued and backs off"
-        )
-        lastSpoolFullLog = Date()
-        spoolFullSinceLog = 0
+            "delivery to \(deliverer.destination) failed: \(reason); the host retries the batch (it stays in the "
+                + "journal)")
+    }
+
+    private func recovered() {
+        guard let since = failingSince else { return }
+        failingSince = nil
+        host.write(SENSOR_LOG_INFO, "delivery resumed after \(Int(Date().timeIntervalSince(since))) s of failures")
     }
 }
 

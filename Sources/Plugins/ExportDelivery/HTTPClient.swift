@@ -2,7 +2,8 @@ import CCurl
 import Foundation
 
 /// Sends requests with one reused libcurl easy handle (keep-alive connections survive between requests).
-/// Used by the delivery thread only. No signals (`CURLOPT_NOSIGNAL`), no redirects, http and https only.
+/// Used by the host's thread of the instance only (inside `write_batch`). No signals (`CURLOPT_NOSIGNAL`), no
+/// redirects, http and https only.
 package final class HTTPClient {
     /// One request: method, absolute URL, header lines (`Name: value`) and body.
     package struct Request {
@@ -60,9 +61,9 @@ package final class HTTPClient {
     private let handle: UnsafeMutableRawPointer
     private let transfer: Transfer
 
-    /// Prepares a handle; `abort` (checked by libcurl's progress callback several times a second) ends a transfer
-    /// in flight. Throws a reason when libcurl cannot be set up.
-    package init(options: Options, abort: StopFlag) throws(SettingsError) {
+    /// Prepares a handle; `abort` (asked by libcurl's progress callback about once a second, or more often)
+    /// ends a transfer in flight when it answers `true`. Throws a reason when libcurl cannot be set up.
+    package init(options: Options, abort: @escaping () -> Bool) throws(SettingsError) {
         guard curlGlobalStatus == CURLE_OK else {
             throw SettingsError("curl_global_init failed: \(String(cString: curl_easy_strerror(curlGlobalStatus)))")
         }
@@ -145,12 +146,12 @@ private let curlGlobalStatus: CURLcode = curl_global_init(Int(CURL_GLOBAL_DEFAUL
 
 /// What the callbacks of the current transfer see (passed to libcurl as an unretained pointer).
 private final class Transfer {
-    let abort: StopFlag
+    let abort: () -> Bool
     let limit: Int
     var body: [UInt8] = []
     var retryAfter: String?
 
-    init(abort: StopFlag, limit: Int) {
+    init(abort: @escaping () -> Bool, limit: Int) {
         self.abort = abort
         self.limit = limit
     }
@@ -161,7 +162,7 @@ private final class Transfer {
 }
 
 private let progressCallback: ccurl_progress_callback = { context, _, _, _, _ in
-    Transfer.from(context)?.abort.isSet == true ? 1 : 0
+    Transfer.from(context)?.abort() == true ? 1 : 0
 }
 
 private let bodyCallback: ccurl_data_callback = { data, size, count, context in

@@ -1,5 +1,21 @@
-/// JSON text helpers for bodies and files written by hand (event objects are copied verbatim, never re-encoded).
+/// JSON text helpers for request bodies written by hand.
 package enum JSONText {
+    /// `prefix`, then the JSON texts of `items` separated by commas, then `suffix`: an array's or an object's
+    /// members around already-encoded parts.
+    package static func joined<Item: Collection<UInt8>>(_ items: [Item], prefix: String, suffix: String) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(items.reduce(prefix.utf8.count + suffix.utf8.count) { $0 + $1.count + 1 })
+        out.append(contentsOf: prefix.utf8)
+        for (position, item) in items.enumerated() {
+            if position > 0 {
+                out.append(UInt8(ascii: ","))
+            }
+            out.append(contentsOf: item)
+        }
+        out.append(contentsOf: suffix.utf8)
+        return out
+    }
+
     /// `text` as a JSON string literal, quotes included.
     package static func string(_ text: String) -> String {
         var out: [UInt8] = []

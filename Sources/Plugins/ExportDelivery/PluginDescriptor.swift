@@ -1,8 +1,9 @@
 import Foundation
 package import SensorPluginAPI
 
-/// The static `sensor_plugin` descriptor of an export sink: `write_batch`, `flush` and `destroy` are the shared
-/// ``ExportInstance``'s, `create` is the plugin's (it names its ``ExportPlugin`` type).
+/// The static `sensor_plugin` descriptor of an export sink: `write_batch` and `destroy` are the shared
+/// ``ExportInstance``'s, `create` is the plugin's (it names its ``ExportPlugin`` type). There is no `flush`:
+/// an export sink holds nothing that is not delivered when `write_batch` returns.
 package enum PluginDescriptor {
     /// The type of the descriptor's `create` callback.
     package typealias Create =
@@ -11,7 +12,10 @@ package enum PluginDescriptor {
         ) -> Int32
 
     /// A descriptor that is never freed (the ABI requires it and its strings to live for the rest of the process).
-    package static func make(name: String, version: String, create: Create) -> UnsafeMutablePointer<sensor_plugin> {
+    /// Its flags always include `SENSOR_PLUGIN_NEEDS_JOURNAL`: an export sink keeps no events of its own.
+    package static func make(
+        name: String, version: String, flags: UInt32 = 0, create: Create
+    ) -> UnsafeMutablePointer<sensor_plugin> {
         let pointer = UnsafeMutablePointer<sensor_plugin>.allocate(capacity: 1)
         pointer.initialize(
             to: sensor_plugin(
@@ -19,7 +23,7 @@ package enum PluginDescriptor {
                 magic: SENSOR_PLUGIN_MAGIC,
                 abi_major: UInt16(SENSOR_ABI_MAJOR),
                 abi_minor: UInt16(SENSOR_ABI_MINOR),
-                flags: 0,
+                flags: flags | SENSOR_PLUGIN_NEEDS_JOURNAL,
                 name: UnsafePointer(strdup(name)),
                 version: UnsafePointer(strdup(version)),
                 built_with: UnsafePointer(strdup(builtWith)),
@@ -29,11 +33,7 @@ package enum PluginDescriptor {
                     return Unmanaged<ExportInstance>.fromOpaque(instance).takeUnretainedValue()
                         .write(events, count: count)
                 },
-                flush: { instance, deadline in
-                    guard let instance else { return SENSOR_ERROR }
-                    return Unmanaged<ExportInstance>.fromOpaque(instance).takeUnretainedValue()
-                        .flush(deadlineUnixMicros: deadline)
-                },
+                flush: nil,
                 destroy: { instance in
                     guard let instance else { return }
                     Unmanaged<ExportInstance>.fromOpaque(instance).release()

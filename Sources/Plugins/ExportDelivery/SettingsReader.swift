@@ -24,15 +24,19 @@ package struct SettingsReader {
         if case .string(let text) = object["_sink_name"] { text } else { nil }
     }
 
-    /// Throws, listing `known`, if the object has a key that is neither known nor the host's.
-    package func refuseUnknownKeys(_ known: Set<String>) throws(SettingsError) {
-        let unknown = object.keys.filter { !$0.hasPrefix("_") && !known.contains($0) }
+    /// Throws, listing `known`, if the object has a key that is neither known, nor retired, nor the host's;
+    /// returns the retired keys it has (keys no longer read, with what replaced each), sorted, for warnings.
+    package func refuseUnknownKeys(
+        _ known: Set<String>, retired: [String: String] = [:]
+    ) throws(SettingsError) -> [(key: String, replacement: String)] {
+        let unknown = object.keys.filter { !$0.hasPrefix("_") && !known.contains($0) && retired[$0] == nil }
         guard unknown.isEmpty else {
             throw SettingsError(
                 "unknown key(s) \(unknown.sorted().joined(separator: ", ")); known keys are "
                     + known.sorted().joined(separator: ", ")
             )
         }
+        return object.keys.sorted().compactMap { key in retired[key].map { (key, $0) } }
     }
 
     /// The non-empty string at `key`, or `nil` if absent.

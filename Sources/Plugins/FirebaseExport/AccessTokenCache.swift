@@ -4,7 +4,7 @@ import Foundation
 /// OAuth2 access tokens for a service account: a signed assertion POSTed to the token URI
 /// (`grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=…`), the answer's `access_token` kept until
 /// shortly before its `expires_in` (half of it, at most a minute early), and dropped on demand after a 401.
-/// Delivery thread only. Tokens are secrets: no message includes one.
+/// The host's thread of the instance only. Tokens are secrets: no message includes one.
 final class AccessTokenCache {
     /// Why no token could be had; `retryAfter` is the token endpoint's, if it sent one.
     struct Failure: Error {
@@ -60,21 +60,17 @@ final class AccessTokenCache {
                 Failure(
                     reason:
                         "token endpoint \(tokenURI) answered HTTP \(status): \(HTTPClient.snippet(body).prefix(300))",
-                    retryAfter: retryAfter.flatMap { RetryPolicy.parseRetryAfter($0) }
+                    retryAfter: retryAfter.flatMap { RetryAfter.seconds($0) }
                 )
             )
         case .response(_, _, let body):
-            let answer = JSONValue.parse(body)
-            guard let token = answer?["access_token"]?.stringValue, !token.isEmpty else {
+            // Foundation's parser: whether expires_in was written as an integer does not matter here.
+            let answer = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]
+            guard let token = answer?["access_token"] as? String, !token.isEmpty else {
                 return .failure(
                     Failure(reason: "token endpoint \(tokenURI) answered without an access_token", retryAfter: nil))
             }
-            let lifetime: Double =
-                switch answer?["expires_in"] {
-                case .integer(let seconds)?: Double(seconds)
-                case .double(let seconds)?: seconds
-                default: 3600
-                }
+            let lifetime = (answer?["expires_in"] as? NSNumber)?.doubleValue ?? 3600
             self.token = token
             refreshAt = requested.addingTimeInterval(lifetime - min(60, lifetime / 2))
             return .success(token)

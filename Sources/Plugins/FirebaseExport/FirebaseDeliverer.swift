@@ -1,26 +1,45 @@
 import ExportDelivery
 import Foundation
 
-/// Delivers a batch to Firestore (one `documents:batchWrite`) or the Realtime Database (one multi-path `PATCH`),
-/// with the configured credentials.
+/// Delivers a host batch to Firestore (`documents:batchWrite`) or the Realtime Database (a multi-path `PATCH`),
+/// one request per 500 documents or `batch_max_bytes`, with the configured credentials. Documents are built from
+/// the events' typed fields.
 ///
-/// Answers: 2xx stores the batch (Firestore: per-write statuses decide, see ``FirestoreWrites``); 401 drops the
-/// cached access token and tries once more with a new one at once, a second 401 waits a backoff (the events stay
-/// spooled until the credentials or rules are fixed); no answer, 3xx, 408, 429 and 5xx back off (with the
-/// server's Retry-After on 429 and 503); any other 4xx dead-letters the batch.
+/// Answers: 2xx stores the request (Firestore: per-write statuses decide, see ``FirestoreWrites``); 401 drops the
+/// cached access token and tries once more with a new one at once, a second 401 asks the host to retry later
+/// (the events wait in its journal until the credentials or rules are fixed); no answer, 3xx, 408, 429 and 5xx
+/// are retried by the host (after the server's Retry-After on 429 and 503); any other 4xx refuses the request's
+/// events for good (the host dead-letters them).
 final class FirebaseDeliverer: BatchDeliverer {
     private let settings: FirebaseSettings
     private let client: HTTPClient
     private let tokens: AccessTokenCache?
+    private let documents: DocumentParts
 
-    /// A deliverer sending with `client` (which also fetches access tokens for a service account).
-    init(settings: FirebaseSettings, client: HTTPClient) {
+    /// A deliverer sending with `client` (which also fetches access tokens for a service account), in requests
+    /// of at most `batchMaxBytes` of documents.
+    init(settings: FirebaseSettings, batchMaxBytes: Int, client: HTTPClient) {
         self.settings = settings
         self.client = client
         if case .serviceAccount(let key, let tokenURI) = settings.credentials {
             tokens = AccessTokenCache(key: key, tokenURI: tokenURI, client: client)
         } else {
             tokens = nil
+        }
+        switch settings.target {
+        case .firestore(_, let projectID, let database, let collection):
+            let collectionName = "projects/\(projectID)/databases/\(database)/documents/\(collection)"
+            documents = DocumentParts(
+                problem: { id, _ in
+                    FirestoreWrites.isValidDocumentID(id)
+                        ? nil : "event_id \"\(id.prefix(100))\" is not a valid document id"
+                },
+                encode: { FirestoreWrites.write(id: $0, members: $1, collectionName: collectionName) },
+                body: FirestoreWrites.body, maxBytes: batchMaxBytes)
+        case .realtimeDatabase:
+            documents = DocumentParts(
+                problem: RealtimeDatabaseWrites.problem, encode: RealtimeDatabaseWrites.child,
+                body: RealtimeDatabaseWrites.body, maxBytes: batchMaxBytes)
         }
     }
 
@@ -34,22 +53,16 @@ final class FirebaseDeliverer: BatchDeliverer {
         }
     }
 
-    /// Sends `events` in one request (and fetches a token first when needed).
-    func deliver(_ events: [ArraySlice<UInt8>]) -> DeliveryOutcome {
-        let documents: BatchDocuments
-        switch settings.target {
-        case .firestore:
-            documents = BatchDocuments(events) { id, _ in
-                FirestoreWrites.isValidDocumentID(id)
-                    ? nil : "event_id \"\(id.prefix(100))\" is not a valid document id"
-            }
-        case .realtimeDatabase:
-            documents = BatchDocuments(events, problem: RealtimeDatabaseWrites.problem)
-        }
-        guard !documents.documents.isEmpty else { return documents.storedOutcome }
+    /// One document per event id, in requests within Firebase's limits.
+    func parts(for events: [ExportEvent]) -> [RequestPart] {
+        documents.parts(for: events)
+    }
+
+    /// Sends one part (and fetches a token first when needed).
+    func send(_ part: RequestPart) -> DeliveryOutcome {
         for attempt in 1...2 {
             let request: HTTPClient.Request
-            switch makeRequest(documents) {
+            switch makeRequest(body: part.body ?? []) {
             case .success(let made): request = made
             case .failure(let failure): return .retry(failure.reason, after: failure.retryAfter)
             }
@@ -64,31 +77,29 @@ final class FirebaseDeliverer: BatchDeliverer {
                 }
                 tokens.invalidate()
             case .response(let status, let retryAfter, let body):
-                return outcome(status: status, retryAfter: retryAfter, body: body, documents: documents)
+                return outcome(status: status, retryAfter: retryAfter, body: body, entries: part.entries)
             }
         }
         return .retry("HTTP 401 with a new access token", after: nil)
     }
 
-    private func outcome(status: Int, retryAfter: String?, body: [UInt8], documents: BatchDocuments)
-        -> DeliveryOutcome
-    {
+    private func outcome(status: Int, retryAfter: String?, body: [UInt8], entries: [[Int]]) -> DeliveryOutcome {
         switch status {
         case 200..<300:
             if case .firestore = settings.target {
-                return FirestoreWrites.outcome(of: body, documents: documents)
+                return FirestoreWrites.outcome(of: body, entries: entries)
             }
-            return documents.storedOutcome
+            return .delivered
         case 408, 429, 300..<400, 500..<600, ..<200:
-            let wait = status == 429 || status == 503 ? retryAfter.flatMap { RetryPolicy.parseRetryAfter($0) } : nil
+            let wait = status == 429 || status == 503 ? retryAfter.flatMap { RetryAfter.seconds($0) } : nil
             return .retry("HTTP \(status) \(HTTPClient.snippet(body).prefix(200))", after: wait)
         default:
-            return .rejected(status: status, response: HTTPClient.snippet(body))
+            return .rejected(status: status, reason: "HTTP \(status) from \(destination): \(HTTPClient.snippet(body))")
         }
     }
 
-    /// The request for `documents` with current credentials; fails when no access token could be had.
-    private func makeRequest(_ documents: BatchDocuments) -> Result<HTTPClient.Request, AccessTokenCache.Failure> {
+    /// The request carrying `body`, with current credentials; fails when no access token could be had.
+    private func makeRequest(body: [UInt8]) -> Result<HTTPClient.Request, AccessTokenCache.Failure> {
         var headers = ["Content-Type: application/json", "User-Agent: kaspa-sensor-firebase-export/1.0"]
         var query = ""
         switch settings.credentials {
@@ -106,15 +117,14 @@ final class FirebaseDeliverer: BatchDeliverer {
             }
         }
         switch settings.target {
-        case .firestore(let baseURL, let projectID, let database, let collection):
+        case .firestore(let baseURL, let projectID, let database, _):
             // Both ids were checked to need no escaping (FirebaseSettings).
             let databaseName = "projects/\(projectID)/databases/\(database)"
-            let documentsName = "\(databaseName)/documents"
             return .success(
                 HTTPClient.Request(
                     url: "\(baseURL)/v1/\(databaseName)/documents:batchWrite",
                     headers: headers,
-                    body: FirestoreWrites.body(documents.documents, collectionName: "\(documentsName)/\(collection)")
+                    body: body
                 ))
         case .realtimeDatabase(let databaseURL, let path):
             return .success(
@@ -122,7 +132,7 @@ final class FirebaseDeliverer: BatchDeliverer {
                     method: "PATCH",
                     url: "\(databaseURL)/\(Self.percentEncoded(path, keeping: "/")).json?print=silent\(query)",
                     headers: headers,
-                    body: RealtimeDatabaseWrites.body(documents.documents)
+                    body: body
                 ))
         }
     }

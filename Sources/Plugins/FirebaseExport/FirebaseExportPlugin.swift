@@ -9,21 +9,19 @@ public func sensorPluginQueryV1(_ hostABIMajor: UInt16, _ hostABIMinor: UInt16) 
 }
 
 // Safe although mutable memory is shared between threads: Swift initialises globals exactly once under
-// swift_once (so concurrent first queries are fine), and nothing writes to the descriptor afterwards.
-nonisolated(unsafe) private let descriptor = PluginDescriptor.make(name: "firebase-export", version: "1.0.0") {
-    host, config, instance in
+// swift_once (so concurrent first queries are fine), and nothing writes to the descriptor afterwards. Documents are
+// built from the typed fields, so the host need not build each event's JSON (SENSOR_PLUGIN_JSON_ON_REQUEST).
+nonisolated(unsafe) private let descriptor = PluginDescriptor.make(
+    name: "firebase-export", version: "2.0.0", flags: SENSOR_PLUGIN_JSON_ON_REQUEST
+) { host, config, instance in
     PluginDescriptor.create(FirebaseExport.self, host: host, config: config, instance: instance)
 }
 
 /// The Firebase export sink: events as Cloud Firestore documents or Realtime Database children named by their
-/// event id, through the shared spool and delivery engine.
+/// event id, written inside `write_batch`; the host's journal keeps what is not delivered yet.
 enum FirebaseExport: ExportPlugin {
     /// Log lines start with this name.
     static let logName = "firebase export"
-    /// The default spool folder's prefix.
-    static let spoolPrefix = "firebase-spool"
-    /// The most events per batch.
-    static let maxBatchEvents = FirestoreWrites.maxWrites
     /// The sink's own configuration keys.
     static let keys = FirebaseSettings.keys
 
@@ -35,11 +33,13 @@ enum FirebaseExport: ExportPlugin {
         try FirebaseSettings(reader)
     }
 
-    /// The deliverer with its own libcurl client (aborted by the instance's stop flag).
+    /// The deliverer with its own libcurl client (a request in flight ends at the sensor's drain deadline).
     static func makeDeliverer(
         _ settings: FirebaseSettings, delivery: DeliverySettings, context: DelivererContext
     ) throws(SettingsError) -> any BatchDeliverer {
-        let client = try HTTPClient(options: delivery.clientOptions(responseLimit: responseLimit), abort: context.stop)
-        return FirebaseDeliverer(settings: settings, client: client)
+        let host = context.host
+        let client = try HTTPClient(
+            options: delivery.clientOptions(responseLimit: responseLimit), abort: { host.stopDeadlinePassed })
+        return FirebaseDeliverer(settings: settings, batchMaxBytes: delivery.batchMaxBytes, client: client)
     }
 }

@@ -1,16 +1,15 @@
 import ExportDelivery
+import Foundation
 
 /// Firestore `documents:batchWrite` requests and answers.
 ///
 /// Why batchWrite and not `commit`: each event is an independent document write (`update` without a mask, i.e. a
 /// full overwrite keyed by the event id, so a retry rewrites the same document and never duplicates it). commit
 /// is atomic, so one invalid event would refuse the 499 others with it; batchWrite applies writes independently
-/// and answers a status per write, so a refused event is dead-lettered alone and the rest are stored. Atomicity
-/// buys nothing here, since retrying overwrites are idempotent. At most 500 writes per request.
+/// and answers a status per write, so a refused event is dead-lettered alone (through the host's `reject_event`)
+/// and the rest are stored. Atomicity buys nothing here, since retrying overwrites are idempotent. At most 500
+/// writes per request (``DocumentParts/maxDocuments``).
 enum FirestoreWrites {
-    /// The most writes one batchWrite request may hold.
-    static let maxWrites = 500
-
     /// Whether `id` is a valid document (or collection) id: non-empty UTF-8 of at most 1500 bytes, no `/`, not
     /// `.` or `..`, not `__…__`.
     static func isValidDocumentID(_ id: String) -> Bool {
@@ -18,51 +17,51 @@ enum FirestoreWrites {
             && !(id.hasPrefix("__") && id.hasSuffix("__") && id.count >= 4)
     }
 
-    /// The request body for `documents`, each written to `<documentsPath>/<collection>/<event_id>`.
-    static func body(_ documents: [BatchDocuments.Document], collectionName: String) -> [UInt8] {
-        var body: [UInt8] = []
-        body.reserveCapacity(documents.reduce(64) { $0 + $1.json.count * 3 })
-        body.append(contentsOf: #"{"writes":["#.utf8)
-        for (position, document) in documents.enumerated() {
-            if position > 0 {
-                body.append(UInt8(ascii: ","))
-            }
-            body.append(contentsOf: #"{"update":{"name":"#.utf8)
-            JSONText.append(collectionName + "/" + document.id, to: &body)
-            body.append(contentsOf: #","fields":"#.utf8)
-            FirestoreValue.appendFields(of: document.members, isDocument: true, to: &body)
-            body.append(contentsOf: "}}".utf8)
-        }
-        body.append(contentsOf: "]}".utf8)
-        return body
+    /// One document's write: `{"update":{"name":"<collectionName>/<id>","fields":{…}}}`.
+    static func write(id: String, members: [(key: String, value: EventMember)], collectionName: String) -> [UInt8] {
+        var write: [UInt8] = []
+        write.reserveCapacity(64 + members.count * 48)
+        write.append(contentsOf: #"{"update":{"name":"#.utf8)
+        JSONText.append(collectionName + "/" + id, to: &write)
+        write.append(contentsOf: #","fields":"#.utf8)
+        FirestoreValue.appendFields(of: members, to: &write)
+        write.append(contentsOf: "}}".utf8)
+        return write
     }
 
-    /// The outcome of a 2xx answer: every write's `status` (`google.rpc.Status`, code 0 or absent = stored).
-    /// Retryable codes send the batch again (overwrites are idempotent); others dead-letter their events.
-    static func outcome(of answer: [UInt8], documents: BatchDocuments) -> DeliveryOutcome {
-        guard case .array(let statuses)? = JSONValue.parse(answer)?["status"],
-            statuses.count == documents.documents.count
-        else {
+    /// The request body around `writes`.
+    static func body(_ writes: [[UInt8]]) -> [UInt8] {
+        JSONText.joined(writes, prefix: #"{"writes":["#, suffix: "]}")
+    }
+
+    /// The outcome of a 2xx answer to a request whose writes stand for the events at `entries`: every write's
+    /// `status` (`google.rpc.Status`, code 0 or absent = stored). Retryable codes send the batch again
+    /// (overwrites are idempotent); others refuse their events for good (the host dead-letters them).
+    static func outcome(of answer: [UInt8], entries: [[Int]]) -> DeliveryOutcome {
+        let object = try? JSONSerialization.jsonObject(with: Data(answer)) as? [String: Any]
+        guard let statuses = object?["status"] as? [Any], statuses.count == entries.count else {
             return .retry(
                 "unexpected batchWrite answer (no status per write): \(HTTPClient.snippet(answer).prefix(200))",
                 after: nil)
         }
-        var refused: [(document: Int, status: Int, response: String)] = []
+        var rejections: [EventRejection] = []
         var retryable: [String] = []
         for (position, status) in statuses.enumerated() {
-            guard case .integer(let code)? = status["code"], code != 0 else { continue }
-            let text = "\(GRPCCode.name(code)): \(status["message"]?.stringValue ?? "")"
+            let status = status as? [String: Any]
+            guard let code = (status?["code"] as? NSNumber)?.int64Value, code != 0 else { continue }
+            let text = "\(GRPCCode.name(code)): \(status?["message"] as? String ?? "")"
             if GRPCCode.isRetryable(code) {
                 retryable.append(text)
             } else {
-                refused.append((position, GRPCCode.httpStatus(code), text))
+                rejections += entries[position].map {
+                    EventRejection(index: $0, status: GRPCCode.httpStatus(code), reason: text)
+                }
             }
         }
         if let first = retryable.first {
             return .retry(
                 "\(retryable.count) of \(statuses.count) writes failed, e.g. \(first.prefix(200))", after: nil)
         }
-        let rejections = documents.rejections(adding: refused)
         return rejections.isEmpty ? .delivered : .partlyRejected(rejections)
     }
 }

@@ -1,7 +1,7 @@
 import COpenSSL
 
 /// An RSA private key that signs with RS256 (RSASSA-PKCS1-v1_5, SHA-256), through OpenSSL's libcrypto.
-/// Used by one thread at a time (created on the host's, then used by the delivery thread).
+/// Used by one thread at a time: the host's thread of the instance.
 final class RS256Signer {
     private let key: OpaquePointer
 

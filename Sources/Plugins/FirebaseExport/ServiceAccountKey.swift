@@ -20,22 +20,23 @@ struct ServiceAccountKey {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw SettingsError("\"credentials_file\": cannot read \(path)")
         }
-        guard let json = JSONValue.parse(data), case .object = json else {
+        // Foundation's parser: the key file holds strings only.
+        guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw SettingsError("\"credentials_file\": \(path) is not a JSON object (a service-account key file)")
         }
         func field(_ name: String) throws(SettingsError) -> String {
-            guard let value = json[name]?.stringValue, !value.isEmpty else {
+            guard let value = json[name] as? String, !value.isEmpty else {
                 throw SettingsError("\"credentials_file\": \(path) has no \"\(name)\" (is it a service-account key?)")
             }
             return value
         }
-        if let type = json["type"]?.stringValue, type != "service_account" {
+        if let type = json["type"] as? String, type != "service_account" {
             throw SettingsError("\"credentials_file\": \(path) has type \"\(type)\", not \"service_account\"")
         }
         clientEmail = try field("client_email")
         privateKeyID = try field("private_key_id")
-        tokenURI = json["token_uri"]?.stringValue ?? "https://oauth2.googleapis.com/token"
-        projectID = json["project_id"]?.stringValue
+        tokenURI = json["token_uri"] as? String ?? "https://oauth2.googleapis.com/token"
+        projectID = json["project_id"] as? String
         guard let signer = RS256Signer(pem: try field("private_key")) else {
             throw SettingsError("\"credentials_file\": the \"private_key\" of \(path) is not a PEM RSA private key")
         }

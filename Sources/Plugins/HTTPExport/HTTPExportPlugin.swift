@@ -10,19 +10,16 @@ public func sensorPluginQueryV1(_ hostABIMajor: UInt16, _ hostABIMinor: UInt16) 
 
 // Safe although mutable memory is shared between threads: Swift initialises globals exactly once under
 // swift_once (so concurrent first queries are fine), and nothing writes to the descriptor afterwards.
-nonisolated(unsafe) private let descriptor = PluginDescriptor.make(name: "http-export", version: "1.0.0") {
+nonisolated(unsafe) private let descriptor = PluginDescriptor.make(name: "http-export", version: "2.0.0") {
     host, config, instance in
     PluginDescriptor.create(HTTPExport.self, host: host, config: config, instance: instance)
 }
 
-/// The HTTP export sink: batches of events POSTed as one versioned JSON body (``RequestBody``) to one endpoint.
+/// The HTTP export sink: each host batch POSTed as one versioned JSON body (``RequestBody``) to one endpoint,
+/// inside `write_batch`; the host's journal keeps what is not delivered yet.
 enum HTTPExport: ExportPlugin {
     /// Log lines start with this name.
     static let logName = "http export"
-    /// The default spool folder's prefix.
-    static let spoolPrefix = "http-spool"
-    /// The most events per batch.
-    static let maxBatchEvents = 100_000
     /// The sink's own configuration keys.
     static let keys = HTTPExportSettings.keys
 
@@ -32,12 +29,15 @@ enum HTTPExport: ExportPlugin {
         try HTTPExportSettings(reader)
     }
 
-    /// The deliverer with its own libcurl client (aborted by the instance's stop flag).
+    /// The deliverer with its own libcurl client (a request in flight ends at the sensor's drain deadline).
     static func makeDeliverer(
         _ settings: HTTPExportSettings, delivery: DeliverySettings, context: DelivererContext
     ) throws(SettingsError) -> any BatchDeliverer {
+        let host = context.host
         let client = try HTTPClient(
-            options: delivery.clientOptions(responseLimit: HTTPClient.snippetLimit), abort: context.stop)
-        return HTTPDeliverer(settings: settings, client: client, sensorID: context.sensorID)
+            options: delivery.clientOptions(responseLimit: HTTPClient.snippetLimit),
+            abort: { host.stopDeadlinePassed })
+        return HTTPDeliverer(
+            settings: settings, batchMaxBytes: delivery.batchMaxBytes, client: client, context: context)
     }
 }

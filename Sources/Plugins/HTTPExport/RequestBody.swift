@@ -4,30 +4,18 @@ import Foundation
 
 /// The request body, schema `kaspa-sensor.events.v1`:
 /// `{"schema":"kaspa-sensor.events.v1","sensor_id":"…","batch_id":"<uuid>","events":[…]}` where `events` holds
-/// each event's JSON object verbatim, in spool order. `batch_id` names the batch (the same on its retries, new after a restart); receivers dedupe on
-/// each event's `event_id` (delivery is at least once).
+/// each event's JSON object verbatim (as the host wrote it), in sequence order. `batch_id` names the request
+/// (a new one on every attempt); receivers dedupe on each event's `event_id` (delivery is at least once).
 enum RequestBody {
     /// The schema name sent in every body.
     static let schema = "kaspa-sensor.events.v1"
 
-    /// The body for `events` (JSON objects), gzip-compressed when `gzip` is set.
-    static func make(sensorID: String, events: [ArraySlice<UInt8>], gzip: Bool) -> [UInt8] {
-        var body: [UInt8] = []
-        body.reserveCapacity(events.reduce(128) { $0 + $1.count + 1 })
-        body.append(contentsOf: #"{"schema":""#.utf8)
-        body.append(contentsOf: schema.utf8)
-        body.append(contentsOf: #"","sensor_id":"#.utf8)
-        body.append(contentsOf: JSONText.string(sensorID).utf8)
-        body.append(contentsOf: #","batch_id":""#.utf8)
-        body.append(contentsOf: UUID().uuidString.lowercased().utf8)
-        body.append(contentsOf: #"","events":["#.utf8)
-        for (index, event) in events.enumerated() {
-            if index > 0 {
-                body.append(UInt8(ascii: ","))
-            }
-            body.append(contentsOf: event)
-        }
-        body.append(contentsOf: "]}".utf8)
+    /// The body for `events` (JSON objects, borrowed from the host), gzip-compressed when `gzip` is set.
+    static func make(sensorID: String, events: [UnsafeRawBufferPointer], gzip: Bool) -> [UInt8] {
+        let prefix =
+            #"{"schema":""# + schema + #"","sensor_id":"# + JSONText.string(sensorID) + #","batch_id":""#
+            + UUID().uuidString.lowercased() + #"","events":["#
+        let body = JSONText.joined(events, prefix: prefix, suffix: "]}")
         return gzip ? compressed(body) : body
     }
 

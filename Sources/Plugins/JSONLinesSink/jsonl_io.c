@@ -53,6 +53,13 @@ int jsonl_is_transient(int error) {
     }
 }
 
+int jsonl_is_disk_full(int error) {
+#if defined(EDQUOT)
+    if (error == EDQUOT) return 1;
+#endif
+    return error == ENOSPC;
+}
+
 const char *jsonl_error_text(int error, char *text, size_t size) {
 #if defined(__GLIBC__) && defined(_GNU_SOURCE)
     return strerror_r(error, text, size); /* the GNU variant returns the text */

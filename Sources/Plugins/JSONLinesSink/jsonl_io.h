@@ -22,6 +22,9 @@ JSONL_HIDDEN int jsonl_sync(int fd);
 /** Whether a failed write may succeed later unchanged (disk or quota full, EAGAIN, no buffer space). */
 JSONL_HIDDEN int jsonl_is_transient(int error);
 
+/** Whether a failed write means the disk or the quota is full (space a person must free). */
+JSONL_HIDDEN int jsonl_is_disk_full(int error);
+
 /** The text for an errno value, thread-safe (strerror() may share one buffer between threads). */
 JSONL_HIDDEN const char *jsonl_error_text(int error, char *text, size_t size);
 

@@ -22,9 +22,14 @@
  *              needs no lock. There is no global mutable state, so instances may run concurrently.
  *   ERRORS     Each callback returns a status and explains failures with host->log (which copies the text).
  *              SENSOR_RETRY = transient (disk full, EAGAIN): the host redelivers the same batch later, with
- *              backoff. SENSOR_ERROR = permanent: the host drops the batch and counts it; too many in a row
- *              open its circuit breaker. A failed batch is cut off a regular file again, so a retry never leaves
- *              a half-written line or a partial copy behind (see write_batch).
+ *              backoff; for a full disk we ask for a longer wait with host->retry_after (ABI 1.2), since freeing
+ *              space takes a person, not milliseconds. SENSOR_ERROR = permanent: the host writes the batch to the
+ *              sink's dead-letter file and counts it; too many in a row open its circuit breaker. A failed batch is
+ *              cut off a regular file again, so a retry never leaves a half-written line or a partial copy behind
+ *              (see write_batch). An event without JSON is refused alone with host->reject_event (ABI 1.2): the
+ *              host dead-letters it, so nothing is dropped silently.
+ *   VERSIONS   Every 1.2 host function is called through the header's sensor_host_* wrappers, which do nothing on
+ *              an older host (this plugin then counts what it skipped, and the host backs off as usual).
  *   FILE       One writer per file: two sinks (or processes) appending to the same file would interleave.
  *
  * Files: jsonl_sink.c (the ABI side: descriptor and callbacks), jsonl_config.c (strict parsing of the config
@@ -46,6 +51,7 @@
 #include <unistd.h>
 
 #define JSONL_BUFFER_BYTES 65536 /* lines are gathered here and written in chunks of at most this size */
+#define JSONL_DISK_FULL_RETRY_MS 5000 /* between attempts while the disk or quota is full */
 
 /* One instance per [[sink]] entry. Owned by the plugin: allocated in create(), freed in destroy(). */
 typedef struct jsonl_sink {
@@ -161,9 +167,15 @@ static int32_t fail_batch(jsonl_sink *sink, off_t start, int line_open_before, i
         }
     }
     int retry = jsonl_is_transient(error);
+    const char *why = jsonl_error_text(error, text, sizeof text);
     say(sink->host, retry ? SENSOR_LOG_WARN : SENSOR_LOG_ERROR, "jsonl sink: cannot append to %s: %s (%s)",
-        sink->path, jsonl_error_text(error, text, sizeof text), retry ? "will retry" : "batch dropped");
-    return retry ? SENSOR_RETRY : SENSOR_ERROR;
+        sink->path, why, retry ? "will retry" : "the host dead-letters the batch");
+    if (!retry) {
+        sensor_host_reject_event(sink->host, NULL, error, why, strlen(why)); /* the reason in the dead letters */
+        return SENSOR_ERROR;
+    }
+    if (jsonl_is_disk_full(error)) sensor_host_retry_after(sink->host, JSONL_DISK_FULL_RETRY_MS);
+    return SENSOR_RETRY;
 }
 
 static int32_t jsonl_write_batch(void *instance, const sensor_event *const *events, size_t count) {
@@ -179,8 +191,10 @@ static int32_t jsonl_write_batch(void *instance, const sensor_event *const *even
     for (size_t i = 0; i < count && error == 0; i++) {
         const sensor_event *event = events[i];
         /* SENSOR_EVENT_HAS is how to read members added in later ABI minors; `json` is in 1.0. */
-        if (event == NULL || !SENSOR_EVENT_HAS(event, json) || event->json.ptr == NULL || event->json.len == 0) {
-            skipped++;
+        if (event == NULL) continue;
+        if (!SENSOR_EVENT_HAS(event, json) || event->json.ptr == NULL || event->json.len == 0) {
+            static const char reason[] = "the event has no JSON to write";
+            if (!sensor_host_reject_event(sink->host, event, 0, reason, sizeof reason - 1)) skipped++;
             continue;
         }
         error = append(sink, event->json.ptr, event->json.len, 1);

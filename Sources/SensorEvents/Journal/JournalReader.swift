@@ -65,11 +65,17 @@ final class JournalReader {
 
     /// Positions the scanner on `segment` so that its next record is at or after `sequence`, reusing the open
     /// scanner when it is already there or before; `nil` if the segment cannot be opened (deleted meanwhile).
+    /// A segment the journal's thread renamed since the snapshot (from the spare's name) is opened by its new name.
     private func scanner(on segment: EventJournal.Segment, at sequence: UInt64) -> JournalScanner? {
         if let current, currentSegment == segment.firstSequence && currentNext <= sequence {
             return current
         }
         current = try? JournalScanner(path: segment.path)
+        if current == nil, segment.awaitsName,
+            let renamed = journal.segments.first(where: { $0.firstSequence == segment.firstSequence })
+        {
+            current = try? JournalScanner(path: renamed.path)
+        }
         currentSegment = segment.firstSequence
         currentNext = segment.firstSequence
         return current

@@ -5,9 +5,12 @@ import Foundation
 ///
 /// The file's blocks are reserved up front (`posix_fallocate`), so a full disk shows up as an error when a segment
 /// is opened, never as a `SIGBUS` while copying. Bytes past the last record are zeros, which readers and recovery
-/// take as the end. Closing cuts the file back to its records. Used under the journal's lock only.
-final class MappedSegment {
-    /// The file.
+/// take as the end. Closing cuts the file back to its records.
+///
+/// `@unchecked Sendable`: a segment is appended to under the journal's lock only; the journal's thread creates
+/// the spare before handing it to the locked state, and closes a full one after taking it out of that state.
+final class MappedSegment: @unchecked Sendable {
+    /// The file's path when it was opened (the journal's thread may rename a segment that started as the spare).
     let path: String
     /// Bytes of records written.
     private(set) var length: Int64

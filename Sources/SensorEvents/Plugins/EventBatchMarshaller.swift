@@ -1,5 +1,6 @@
 import Foundation
 import SensorPluginAPI
+import Synchronization
 
 /// An event on its way to one sink, with the dispatcher-assigned sequence number.
 struct QueuedEvent: Sendable {
@@ -13,8 +14,12 @@ struct QueuedEvent: Sendable {
 /// `sensor_field`s, an array of event pointers, and one byte arena holding every string (each NUL-terminated).
 ///
 /// The buffers are reused from batch to batch, so a steady state allocates nothing per event or field. Confined to
-/// one worker thread: ``json(for:)`` answers only on the thread inside ``withMarshalledBatch(_:includeJSON:_:)``.
+/// one worker thread: ``json(for:)`` and ``position(of:)`` answer only on the thread inside
+/// ``withMarshalledBatch(_:includeJSON:_:)``; a plugin calling the host from another thread is turned away by
+/// comparing thread ids (atomic), before anything the worker thread writes is read.
 final class EventBatchMarshaller {
+    /// The thread inside ``withMarshalledBatch(_:includeJSON:_:)``'s body, or 0.
+    private let activeThread = Atomic<UInt>(0)
     /// The reusable buffers; moved out of the object while a batch is laid out, so the hot loops work on a local
     /// value (no dynamic exclusivity checks on class properties).
     private var storage = Buffers()
@@ -26,7 +31,6 @@ final class EventBatchMarshaller {
     private struct InProgress {
         let batch: ArraySlice<QueuedEvent>
         let first: UnsafePointer<sensor_event>
-        let thread: pthread_t
     }
 
     /// Creates a marshaller with empty buffers.
@@ -45,8 +49,10 @@ final class EventBatchMarshaller {
         defer { swap(&buffers, &storage) }
         buffers.layOut(batch, includeJSON: includeJSON)
         return buffers.withPointers { events, count in
-            inProgress = events[0].map { InProgress(batch: batch, first: $0, thread: pthread_self()) }
+            inProgress = events[0].map { InProgress(batch: batch, first: $0) }
+            activeThread.store(UInt(pthread_self()), ordering: .releasing)
             defer {
+                activeThread.store(0, ordering: .releasing)
                 inProgress = nil
                 releaseRequestedJSON()
             }
@@ -63,14 +69,23 @@ final class EventBatchMarshaller {
         requested.removeAll(keepingCapacity: true)
     }
 
+    /// Whether the calling thread is inside ``withMarshalledBatch(_:includeJSON:_:)``'s `body`: where the plugin
+    /// ABI's per-batch host callbacks (`event_json`, `retry_after`, `reject_event`) are honoured.
+    var isInBatchOnThisThread: Bool {
+        activeThread.load(ordering: .acquiring) == UInt(pthread_self())
+    }
+
+    /// The position in the batch of `event`, when it is one of the batch whose `body` is running on this thread.
+    func position(of event: UnsafePointer<sensor_event>) -> Int? {
+        guard isInBatchOnThisThread, let inProgress else { return nil }
+        let index = event - inProgress.first
+        return index >= 0 && index < inProgress.batch.count ? index : nil
+    }
+
     /// The JSON of `event`, one of the batch whose `body` is running on this thread (else empty), valid until
     /// ``releaseRequestedJSON()``: `host->event_json` of the plugin ABI.
     func json(for event: UnsafePointer<sensor_event>) -> sensor_str {
-        guard let inProgress, pthread_equal(inProgress.thread, pthread_self()) != 0 else {
-            return sensor_str(ptr: nil, len: 0)
-        }
-        let index = event - inProgress.first
-        guard index >= 0 && index < inProgress.batch.count else { return sensor_str(ptr: nil, len: 0) }
+        guard let index = position(of: event), let inProgress else { return sensor_str(ptr: nil, len: 0) }
         var bytes: [UInt8] = []
         inProgress.batch[inProgress.batch.startIndex + index].event.appendJSON(to: &bytes)
         bytes.append(0)

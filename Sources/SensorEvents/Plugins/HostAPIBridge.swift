@@ -4,14 +4,16 @@ import Metrics
 import SensorPluginAPI
 import Synchronization
 
-/// The host side of one instance's `sensor_host_api`: log lines and plugin-reported metrics arrive here through
-/// C function pointers whose `host_context` is this object.
+/// The host side of one instance's `sensor_host_api`: log lines, plugin-reported metrics and (ABI 1.2) the
+/// plugin's verdicts on the batch in progress arrive here through C function pointers whose `host_context` is
+/// this object.
 ///
 /// Lifetime: the owning ``SinkWorker`` keeps the bridge alive from before `create()` until after `destroy()` has
 /// returned, which is exactly how long the ABI lets a plugin use the `sensor_host_api` pointer and its strings.
 /// Thread safety: the C structure and strings are written once in `init` and only read afterwards; the plugin
-/// metric caches are behind a `Mutex`, because plugins may call the host API from any thread. `event_json` is
-/// only valid on the worker thread inside `write_batch`, and the marshaller checks that it is.
+/// metric caches are behind a `Mutex`, because plugins may call the host API from any thread; the drain
+/// deadline is atomic. `event_json`, `retry_after` and `reject_event` are only honoured on the worker thread
+/// inside `write_batch` (the marshaller checks), so ``verdicts`` is only touched by that thread.
 final class HostAPIBridge: @unchecked Sendable {
     /// The most distinct plugin counter (and, separately, gauge) names per instance; more are ignored and logged.
     static let pluginMetricLimit = 64
@@ -27,6 +29,10 @@ final class HostAPIBridge: @unchecked Sendable {
     private let sensorID: UnsafeMutablePointer<CChar>
     /// The worker's marshaller, which builds event JSON on request during `write_batch`.
     fileprivate let marshaller: EventBatchMarshaller
+    /// The sink's drain deadline, reported to the plugin as `stop_deadline`.
+    fileprivate let drainDeadline: DrainDeadline
+    /// What the plugin said about the batch in progress (worker thread only).
+    var verdicts = BatchVerdicts()
 
     private struct PluginMetrics {
         var counters: [String: Counter] = [:]
@@ -35,13 +41,14 @@ final class HostAPIBridge: @unchecked Sendable {
     }
 
     /// Builds the C structure, with copies of the instance name and sensor id that live as long as the bridge;
-    /// `event_json` is answered by `marshaller`.
+    /// `event_json` is answered by `marshaller`, `stop_deadline` from `drainDeadline`.
     init(
         sinkName: String, sensorID: String, logger: Logger, factory: any MetricsFactory,
-        marshaller: EventBatchMarshaller
+        marshaller: EventBatchMarshaller, drainDeadline: DrainDeadline
     ) {
         self.sinkName = sinkName
         self.marshaller = marshaller
+        self.drainDeadline = drainDeadline
         self.logger = logger
         self.factory = factory
         self.instanceName = strdup(sinkName)!
@@ -58,7 +65,10 @@ final class HostAPIBridge: @unchecked Sendable {
                 log: hostLog,
                 add_counter: hostAddCounter,
                 set_gauge: hostSetGauge,
-                event_json: hostEventJSON
+                event_json: hostEventJSON,
+                retry_after: hostRetryAfter,
+                reject_event: hostRejectEvent,
+                stop_deadline: hostStopDeadline
             )
         )
         api.pointee.host_context = Unmanaged.passUnretained(self).toOpaque()
@@ -117,6 +127,22 @@ final class HostAPIBridge: @unchecked Sendable {
         gauge.record(value)
     }
 
+    /// `retry_after`: honoured only inside `write_batch`, on the worker thread.
+    fileprivate func requestRetry(afterMilliseconds milliseconds: Int64) {
+        guard marshaller.isInBatchOnThisThread else { return }
+        verdicts.requestRetry(afterMilliseconds: milliseconds)
+    }
+
+    /// `reject_event`: `event` (one of the batch's; `nil` for the whole batch) refused for good, honoured only
+    /// inside `write_batch`, on the worker thread. A pointer that is not one of the batch's events is ignored.
+    fileprivate func refuse(_ event: UnsafePointer<sensor_event>?, code: Int32, reason: String) {
+        guard marshaller.isInBatchOnThisThread else { return }
+        let refusal = BatchVerdicts.Refusal(code: code, reason: reason)
+        guard let event else { return verdicts.refuse(position: nil, refusal) }
+        guard let position = marshaller.position(of: event) else { return }
+        verdicts.refuse(position: position, refusal)
+    }
+
     private func warnAboutLimit(name: String) {
         let first = pluginMetrics.withLock { state in
             defer { state.warnedAboutLimit = true }
@@ -160,4 +186,22 @@ private let hostEventJSON: @convention(c) (UnsafeMutableRawPointer?, UnsafePoint
     context, event in
     guard let bridge = bridge(context), let event else { return sensor_str(ptr: nil, len: 0) }
     return bridge.marshaller.json(for: event)
+}
+
+private let hostRetryAfter: @convention(c) (UnsafeMutableRawPointer?, Int64) -> Void = { context, milliseconds in
+    bridge(context)?.requestRetry(afterMilliseconds: milliseconds)
+}
+
+/// The longest reason kept for one refused event (the rest of a long server answer is cut).
+private let maximumReasonBytes = 4096
+
+private let hostRejectEvent:
+    @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<sensor_event>?, Int32, UnsafePointer<CChar>?, Int) -> Void =
+        {
+            context, event, code, reason, length in
+            bridge(context)?.refuse(event, code: code, reason: text(reason, min(length, maximumReasonBytes)))
+        }
+
+private let hostStopDeadline: @convention(c) (UnsafeMutableRawPointer?) -> Int64 = { context in
+    bridge(context)?.drainDeadline.unixMicroseconds ?? 0
 }

@@ -39,4 +39,10 @@ public final class LoadedPlugin: @unchecked Sendable {
     /// Whether the plugin asks for event JSON with `host->event_json` instead of receiving it with every event
     /// (`SENSOR_PLUGIN_JSON_ON_REQUEST`).
     public var wantsJSONOnRequest: Bool { descriptor.flags & SENSOR_PLUGIN_JSON_ON_REQUEST != 0 }
+
+    /// Whether the plugin keeps no events of its own and relies on the host's journal for durability
+    /// (`SENSOR_PLUGIN_NEEDS_JOURNAL`, ABI 1.2: a bit reserved in earlier minors is not read as this flag).
+    public var needsJournal: Bool {
+        abiVersion.minor >= 2 && descriptor.flags & SENSOR_PLUGIN_NEEDS_JOURNAL != 0
+    }
 }

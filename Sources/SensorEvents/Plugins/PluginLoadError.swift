@@ -12,6 +12,7 @@ public struct PluginLoadError: Error, Sendable, Hashable, CustomStringConvertibl
             case invalidDescriptor = "invalid descriptor"
             case badConfig = "bad config"
             case createFailed = "create failed"
+            case journalRequired = "journal required"
         }
 
         private let wrapped: Wrapped
@@ -34,6 +35,8 @@ public struct PluginLoadError: Error, Sendable, Hashable, CustomStringConvertibl
         public static let badConfig = Code(.badConfig)
         /// `create()` failed with another status.
         public static let createFailed = Code(.createFailed)
+        /// The plugin needs the host's journal (`SENSOR_PLUGIN_NEEDS_JOURNAL`) and the journal is off.
+        public static let journalRequired = Code(.journalRequired)
 
         /// A short name for the code, e.g. `incompatible ABI`.
         public var description: String { wrapped.rawValue }

@@ -5,7 +5,8 @@ public import ServiceLifecycle
 import Synchronization
 
 /// Delivers every published ``SensorEvent`` to every enabled sink plugin instance, each on its own OS thread with
-/// its own bounded queue, batching, retry backoff and circuit breaker.
+/// its own bounded queue, batching, retry backoff (or the plugin's `retry_after`), dead-letter file and circuit
+/// breaker: with the journal, the one durability layer every sink gets for free.
 ///
 /// Creating the dispatcher loads the libraries and creates the instances (on their threads), so a required sink
 /// that cannot start fails startup before any producer runs. Events can be published as soon as `init` returns.
@@ -26,19 +27,32 @@ public final class SinkDispatcher: Service, Sendable {
         /// Where bare library names are looked up first (the running executable's folder by default).
         public var executableDirectory: String?
         /// The write-ahead journal that makes delivery survive queue overflow, crashes and restarts (see
-        /// ``EventJournal``); `nil` keeps events in memory only.
+        /// ``EventJournal``); `nil` keeps events in memory only, and sinks that need it do not start.
         public var journal: EventJournal?
+        /// The folder of the dead-letter files, `<sink name>.jsonl` each: events the plugins refused for good.
+        /// `nil`: refused events are only logged and counted as dropped.
+        public var deadLetterDirectory: String?
+        /// The most bytes one sink's dead-letter file may hold; refused events beyond it are dropped (logged).
+        public var deadLetterMaxBytes: Int64
 
-        /// Creates a configuration with the defaults: 10 s drain, 30 s create, 5 s grace.
+        /// The default ``deadLetterMaxBytes``: 1 GiB.
+        public static let defaultDeadLetterMaxBytes: Int64 = 1 << 30
+
+        /// Creates a configuration with the defaults: 10 s drain, 30 s create, 5 s grace, no journal, no
+        /// dead-letter files.
         public init(
             sensorID: String,
             drainTimeout: Duration = .seconds(10),
             createTimeout: Duration = .seconds(30),
             stuckSinkGrace: Duration = .seconds(5),
             executableDirectory: String? = PluginLoader.executableDirectory(),
-            journal: EventJournal? = nil
+            journal: EventJournal? = nil,
+            deadLetterDirectory: String? = nil,
+            deadLetterMaxBytes: Int64 = Configuration.defaultDeadLetterMaxBytes
         ) {
             self.journal = journal
+            self.deadLetterDirectory = deadLetterDirectory
+            self.deadLetterMaxBytes = deadLetterMaxBytes
             self.sensorID = sensorID
             self.drainTimeout = drainTimeout
             self.createTimeout = createTimeout
@@ -75,6 +89,13 @@ public final class SinkDispatcher: Service, Sendable {
         for sink in sinks where sink.isEnabled {
             do throws(PluginLoadError) {
                 let plugin = try loader.load(sink, executableDirectory: configuration.executableDirectory)
+                if plugin.needsJournal && journal == nil {
+                    throw PluginLoadError(
+                        code: .journalRequired, sinkName: sink.name, path: plugin.path,
+                        message: "the plugin keeps no events of its own and relies on the host's journal for "
+                            + "durability (SENSOR_PLUGIN_NEEDS_JOURNAL), but the journal is off: set "
+                            + "[plugins] journal = true in sensor.toml, or disable this sink")
+                }
                 let worker = SinkWorker(
                     configuration: sink,
                     plugin: plugin,
@@ -83,7 +104,9 @@ public final class SinkDispatcher: Service, Sendable {
                     metricsFactory: metricsFactory,
                     journal: try journal.map { journal throws(PluginLoadError) in
                         (journal, try Self.openCursor(of: sink, path: plugin.path, in: journal))
-                    }
+                    },
+                    deadLetterDirectory: configuration.deadLetterDirectory,
+                    deadLetterMaxBytes: configuration.deadLetterMaxBytes
                 )
                 try await Self.create(worker, timeout: configuration.createTimeout)
                 worker.logger.info(
@@ -91,6 +114,7 @@ public final class SinkDispatcher: Service, Sendable {
                     metadata: [
                         "plugin": "\(plugin.name)", "plugin_version": "\(plugin.version)",
                         "library": "\(plugin.path)", "built_with": "\(plugin.builtWith)",
+                        "abi": "\(plugin.abiVersion.major).\(plugin.abiVersion.minor)",
                     ]
                 )
                 workers.append(worker)

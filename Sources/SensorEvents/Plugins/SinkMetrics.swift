@@ -7,12 +7,16 @@ struct SinkMetrics: Sendable {
     let queueDepth: Gauge
     /// `sensor_sink_delivered_total`: events the plugin accepted with `SENSOR_OK`.
     let delivered: Counter
-    /// `sensor_sink_dropped_total`: events not delivered to the plugin in this run: `SENSOR_ERROR` batches, a
-    /// disabled instance, the drain deadline, published after shutdown, and (without a journal) a full queue.
-    /// With a journal, those dropped by a disabled instance or the drain deadline are sent after the next start.
+    /// `sensor_sink_dropped_total`: events not delivered to the plugin in this run: a disabled instance, the
+    /// drain deadline, published after shutdown, (without a journal) a full queue, and refused events the
+    /// dead-letter file could not take. With a journal, those dropped by a disabled instance or the drain deadline
+    /// are sent after the next start.
     let dropped: Counter
     /// `sensor_sink_errors_total`: `write_batch` calls that returned `SENSOR_ERROR` (or an unknown status).
     let errors: Counter
+    /// `sensor_sink_dead_lettered_total`: events the plugin refused for good (`SENSOR_ERROR` batches and
+    /// `reject_event`), written to the sink's dead-letter file.
+    let deadLettered: Counter
     /// `sensor_sink_retries_total`: `write_batch` calls that returned `SENSOR_RETRY`.
     let retries: Counter
     /// `sensor_sink_journal_replayed_total`: events read back from the journal for this sink (the backlog after a
@@ -28,6 +32,7 @@ struct SinkMetrics: Sendable {
         delivered = Counter(label: SinkMetricNames.delivered, dimensions: dimensions, factory: factory)
         dropped = Counter(label: SinkMetricNames.dropped, dimensions: dimensions, factory: factory)
         errors = Counter(label: SinkMetricNames.errors, dimensions: dimensions, factory: factory)
+        deadLettered = Counter(label: SinkMetricNames.deadLettered, dimensions: dimensions, factory: factory)
         retries = Counter(label: SinkMetricNames.retries, dimensions: dimensions, factory: factory)
         replayed = Counter(label: SinkMetricNames.replayed, dimensions: dimensions, factory: factory)
         disabled = Gauge(label: SinkMetricNames.disabled, dimensions: dimensions, factory: factory)
@@ -46,6 +51,8 @@ public enum SinkMetricNames {
     public static let dropped = "sensor_sink_dropped_total"
     /// Counter: `write_batch` calls that failed with `SENSOR_ERROR` or an unknown status.
     public static let errors = "sensor_sink_errors_total"
+    /// Counter: events refused for good and written to the sink's dead-letter file.
+    public static let deadLettered = "sensor_sink_dead_lettered_total"
     /// Counter: `write_batch` calls answered with `SENSOR_RETRY`.
     public static let retries = "sensor_sink_retries_total"
     /// Counter: events read back from the journal.

@@ -7,9 +7,13 @@ import Synchronization
 /// One sink instance and the dedicated OS thread that makes every call to it: `create`, `write_batch`, `flush`
 /// and `destroy` all run on that thread, never on the Swift cooperative pool or a NIO event loop.
 ///
+/// The worker is the sink's delivery engine (ABI 1.2: the host owns durability): it reads what the sink has not
+/// finished back from the journal, retries with backoff or the plugin's `retry_after`, writes refused events to
+/// the sink's dead-letter file, and opens the circuit breaker (see SinkWorker+Delivery.swift).
+///
 /// Thread safety: `queue`, `metrics`, `logger`, the one-shot results and `drainDeadline` are safe to use from
-/// any thread; `instance`, `marshaller`, `consecutiveErrors` and `isDisabled` are touched only by the worker
-/// thread (after `start()` has spawned it), which is why the class is `@unchecked Sendable`.
+/// any thread; `instance`, `marshaller`, the dead-letter file and the delivery state are touched only by the
+/// worker thread (after `start()` has spawned it), which is why the class is `@unchecked Sendable`.
 final class SinkWorker: @unchecked Sendable {
     /// The `[[sink]]` entry this worker serves.
     let configuration: SinkConfiguration
@@ -23,34 +27,40 @@ final class SinkWorker: @unchecked Sendable {
     let logger: Logger
     /// Set once the thread has finished; `true` if the instance was created (and has now been destroyed).
     let finished = OneShot<Bool>()
-    private let bridge: HostAPIBridge
+    let bridge: HostAPIBridge
     private let created = OneShot<Int32>()
     /// True once the circuit breaker has opened (readable from any thread, for health reports).
     let isDisabledForReports = Atomic<Bool>(false)
-    /// Monotonic nanoseconds after which queued events are dropped instead of delivered; 0 while running.
-    private let drainDeadline = Atomic<UInt64>(0)
+    /// When queued events stop being delivered (shutdown); unset while running.
+    let drainDeadline = DrainDeadline()
     /// The journal and this sink's place in it, when the dispatcher keeps one.
-    private let journal: (journal: EventJournal, cursor: JournalCursor)?
+    let journal: (journal: EventJournal, cursor: JournalCursor)?
+    /// Where refused events go; `nil`: they are only logged and counted as dropped.
+    let deadLetters: DeadLetterFile?
 
     // Worker thread only.
-    private var instance: UnsafeMutableRawPointer?
-    private let marshaller: EventBatchMarshaller
-    private var consecutiveErrors = 0
-    private var isDisabled = false
-    private var lastErrorLog: UInt64?
-    private var unloggedErrors = 0
+    var instance: UnsafeMutableRawPointer?
+    let marshaller: EventBatchMarshaller
+    var consecutiveErrors = 0
+    var isDisabled = false
+    var errorLog = LogLimiter(interval: 1_000_000_000, unlimited: 3)
+    var refusalLog = LogLimiter(interval: 10_000_000_000, unlimited: 3)
+    var deadLetterFailureLog = LogLimiter(interval: 10_000_000_000, unlimited: 3)
     private var reader: JournalReader?
     /// The first sequence this sink has not finished (journal only).
     private var nextSequence: UInt64 = 0
 
-    /// Prepares a worker; nothing runs until ``start(createTimeout:)``.
+    /// Prepares a worker; nothing runs until ``start(createTimeout:)``. Refused events go to a file in
+    /// `deadLetterDirectory` (at most `deadLetterMaxBytes`), when one is given.
     init(
         configuration: SinkConfiguration,
         plugin: LoadedPlugin,
         sensorID: String,
         logger: Logger,
         metricsFactory: any MetricsFactory,
-        journal: (journal: EventJournal, cursor: JournalCursor)? = nil
+        journal: (journal: EventJournal, cursor: JournalCursor)? = nil,
+        deadLetterDirectory: String? = nil,
+        deadLetterMaxBytes: Int64 = SinkDispatcher.Configuration.defaultDeadLetterMaxBytes
     ) {
         var logger = logger
         logger[metadataKey: "sink"] = "\(configuration.name)"
@@ -64,13 +74,19 @@ final class SinkWorker: @unchecked Sendable {
         )
         self.metrics = SinkMetrics(sinkName: configuration.name, factory: metricsFactory)
         self.journal = journal
+        self.deadLetters = deadLetterDirectory.map {
+            DeadLetterFile(
+                path: ($0 as NSString).appendingPathComponent("\(configuration.name).jsonl"),
+                sinkName: configuration.name, maxBytes: deadLetterMaxBytes)
+        }
         self.marshaller = EventBatchMarshaller()
         self.bridge = HostAPIBridge(
             sinkName: configuration.name,
             sensorID: sensorID,
             logger: logger,
             factory: metricsFactory,
-            marshaller: marshaller
+            marshaller: marshaller,
+            drainDeadline: drainDeadline
         )
     }
 
@@ -86,7 +102,7 @@ final class SinkWorker: @unchecked Sendable {
     /// Stops accepting events; queued ones are delivered until `deadline` (monotonic nanoseconds), then the
     /// instance is flushed and destroyed.
     func close(deadline: UInt64) {
-        drainDeadline.store(max(1, deadline), ordering: .releasing)
+        drainDeadline.set(monotonicNanoseconds: deadline)
         queue.close()
     }
 
@@ -177,7 +193,7 @@ final class SinkWorker: @unchecked Sendable {
     /// journal for the next start) or the sink is disabled.
     private func catchUp(before end: UInt64) {
         guard let reader else { return }
-        while nextSequence < end && !isDisabled && !drainDeadlinePassed(at: SinkClock.monotonicNanoseconds()) {
+        while nextSequence < end && !isDisabled && !drainDeadline.hasPassed(at: SinkClock.monotonicNanoseconds()) {
             let chunk = reader.read(from: nextSequence, before: end, maxEvents: configuration.batchMax)
             if chunk.missing > 0 {
                 drop(chunk.missing)
@@ -205,7 +221,7 @@ final class SinkWorker: @unchecked Sendable {
     }
 
     /// Records that every event up to `sequence` is finished for this sink (delivered, or refused for good).
-    private func finished(through sequence: UInt64) {
+    func finished(through sequence: UInt64) {
         guard let journal, sequence >= nextSequence else { return }
         nextSequence = sequence + 1
         do {
@@ -225,108 +241,10 @@ final class SinkWorker: @unchecked Sendable {
         return status
     }
 
-    private func deliver(_ chunk: ArraySlice<QueuedEvent>) {
-        marshaller.withMarshalledBatch(chunk, includeJSON: !plugin.wantsJSONOnRequest) { events, count in
-            var backoff = configuration.retryInitial.nanoseconds
-            while true {
-                if drainDeadlinePassed(at: SinkClock.monotonicNanoseconds()) {
-                    logger.warning("drain deadline passed; dropped \(count) events\(keptNote)")
-                    return drop(count)
-                }
-                let status = plugin.descriptor.write_batch!(instance, events, count)
-                // JSON the plugin asked for lives until write_batch returns.
-                marshaller.releaseRequestedJSON()
-                switch status {
-                case SENSOR_OK:
-                    consecutiveErrors = 0
-                    metrics.delivered.increment(by: Int64(count))
-                    return finished(through: chunk[chunk.endIndex - 1].sequence)
-                case SENSOR_RETRY:
-                    metrics.retries.increment()
-                    let delay = backoff / 2 + UInt64.random(in: 0...(backoff / 2))
-                    backoff = min(backoff > UInt64.max / 2 ? .max : backoff * 2, configuration.retryMax.nanoseconds)
-                    logger.debug("write_batch asked to retry", metadata: ["delay_ms": "\(delay / 1_000_000)"])
-                    guard waitForRetry(until: SinkClock.monotonicNanoseconds() + delay) else {
-                        logger.warning("drain deadline reached while retrying; dropped \(count) events\(keptNote)")
-                        return drop(count)
-                    }
-                case SENSOR_FATAL:
-                    drop(count)
-                    return disable(reason: "write_batch returned SENSOR_FATAL")
-                default:
-                    metrics.errors.increment()
-                    consecutiveErrors += 1
-                    drop(count)
-                    finished(through: chunk[chunk.endIndex - 1].sequence)
-                    logError(status: status, events: count)
-                    let limit = configuration.disableAfterErrors
-                    if limit > 0 && consecutiveErrors >= limit {
-                        disable(reason: "\(consecutiveErrors) consecutive write_batch errors")
-                    }
-                    return
-                }
-            }
-        }
-    }
-
-    /// How a drop at the drain deadline is qualified: with a journal, the events are sent after the next start.
-    private var keptNote: String {
-        journal == nil ? "" : " (kept in the journal; this sink gets them after the next start)"
-    }
-
-    /// Logs a failed batch: the first few in a row individually, then at most one line a second.
-    private func logError(status: Int32, events: Int) {
-        let now = SinkClock.monotonicNanoseconds()
-        if consecutiveErrors > 3, let last = lastErrorLog, now - last < 1_000_000_000 {
-            unloggedErrors += 1
-            return
-        }
-        logger.error(
-            "write_batch failed; dropped the batch",
-            metadata: [
-                "status": "\(status)", "events": "\(events)", "consecutive_errors": "\(consecutiveErrors)",
-                "disable_after_errors": "\(configuration.disableAfterErrors)", "unlogged_failures": "\(unloggedErrors)",
-            ]
-        )
-        lastErrorLog = now
-        unloggedErrors = 0
-    }
-
-    /// Waits for a retry; `false` if the drain deadline would pass first.
-    private func waitForRetry(until wakeAt: UInt64) -> Bool {
-        while SinkClock.monotonicNanoseconds() < wakeAt {
-            if drainDeadlinePassed(at: wakeAt) { return false }
-            queue.pause(untilMonotonicNanoseconds: wakeAt)
-        }
-        return true
-    }
-
-    private func drainDeadlinePassed(at time: UInt64) -> Bool {
-        let deadline = drainDeadline.load(ordering: .acquiring)
-        return deadline != 0 && time > deadline
-    }
-
-    private func disable(reason: String) {
-        isDisabled = true
-        isDisabledForReports.store(true, ordering: .relaxed)
-        let discarded = queue.disable()
-        drop(discarded)
-        metrics.disabled.record(1)
-        logger.critical(
-            """
-            SINK DISABLED: \(reason). It receives no more events; they are counted as dropped. Other sinks \
-            keep running. Fix the cause and restart the sensor.
-            """,
-            metadata: ["discarded_events": "\(discarded)"]
-        )
-    }
-
     private func flush() {
         guard let flush = plugin.descriptor.flush else { return }
-        let now = SinkClock.monotonicNanoseconds()
-        let deadline = drainDeadline.load(ordering: .acquiring)
-        let remainingMicroseconds = deadline > now ? Int64((deadline - now) / 1000) : 0
-        let status = flush(instance, SinkClock.unixMicroseconds() + remainingMicroseconds)
+        let remaining = drainDeadline.remainingNanoseconds(at: SinkClock.monotonicNanoseconds()) ?? 0
+        let status = flush(instance, SinkClock.unixMicroseconds() + Int64(remaining / 1000))
         if status != SENSOR_OK {
             logger.error("flush failed", metadata: ["status": "\(status)"])
         }

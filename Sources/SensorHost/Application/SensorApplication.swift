@@ -47,7 +47,10 @@ public final class SensorApplication: Sendable {
             : nil
         self.dispatcher = try await SinkDispatcher(
             sinks: sinks,
-            configuration: SinkDispatcher.Configuration(sensorID: configuration.sensor.sensorID, journal: journal),
+            configuration: SinkDispatcher.Configuration(
+                sensorID: configuration.sensor.sensorID, journal: journal,
+                deadLetterDirectory: loaded.resolve(configuration.plugins.deadLetterDirectory),
+                deadLetterMaxBytes: Int64(configuration.plugins.deadLetterMaxMegabytes) << 20),
             logger: logger,
             metricsFactory: metrics.factory
         )

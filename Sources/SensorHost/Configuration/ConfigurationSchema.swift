@@ -252,8 +252,16 @@ enum ConfigurationSchema {
             \.plugins.journal),
         pathKey("plugins", "journal_dir", "The event journal's folder (one per sensor).", \.plugins.journalDirectory),
         integerKey(
-            "plugins", "journal_max_mb", "Journal size limit; beyond it the oldest events are deleted.",
+            "plugins", "journal_max_mb",
+            "Journal size limit; beyond it the oldest events are deleted. It bounds how long a sink outage can last "
+                + "without loss.",
             1...1_048_576, \.plugins.journalMaxMegabytes),
+        pathKey(
+            "plugins", "dead_letter_dir", "Folder of the dead-letter files: events a sink refused for good.",
+            \.plugins.deadLetterDirectory),
+        integerKey(
+            "plugins", "dead_letter_max_mb", "Size limit of one sink's dead-letter file.", 1...1_048_576,
+            \.plugins.deadLetterMaxMegabytes),
     ]
 
     private static let announceKeys: [ConfigurationKey] = [

@@ -37,7 +37,7 @@ public enum ConfigurationTemplate {
         library = "libSQLiteSink.so"
         enabled = true
         required = true          # a load or config error stops the sensor at startup
-        queue_capacity = 100000  # events waiting for this sink; overflow is counted as drops
+        queue_capacity = 100000  # events waiting in memory; with the journal, overflow is read back from it
         batch_max = 500
         flush_interval_ms = 1000
         [sink.config]

@@ -165,7 +165,12 @@ public struct SensorConfiguration: Sendable {
         public var journal = true
         /// The journal's folder; relative to the folder of sensor.toml.
         public var journalDirectory = "sensor-journal"
-        /// The most megabytes the journal keeps for lagging sinks before deleting the oldest events.
+        /// The most megabytes the journal keeps for lagging sinks before deleting the oldest events: with the
+        /// export sinks, which keep nothing of their own, this bounds how long an outage can last without loss.
         public var journalMaxMegabytes = 1024
+        /// The folder of the sinks' dead-letter files (`<sink>.jsonl`); relative to the folder of sensor.toml.
+        public var deadLetterDirectory = "sensor-dead-letters"
+        /// The most megabytes one sink's dead-letter file may hold; refused events beyond it are dropped (logged).
+        public var deadLetterMaxMegabytes = 1024
     }
 }

@@ -1,5 +1,5 @@
 /*
- * sensor_plugin.h — the kaspa-sensor sink plugin ABI, version 1.1.
+ * sensor_plugin.h — the kaspa-sensor sink plugin ABI, version 1.2.
  *
  * A sink plugin is a shared library that exports ONE symbol, `sensor_plugin_query_v1`, returning a pointer to
  * a static `sensor_plugin` descriptor. The host (kaspa-sensor) loads it with dlopen(RTLD_NOW | RTLD_LOCAL),
@@ -21,7 +21,11 @@
  *   - Events are passed as arrays of POINTERS, so a larger future sensor_event never changes array stride.
  *   - Event fields are name/value pairs (sensor_field): new data fields appear without any ABI change.
  *   Changelog: 1.0 — initial version. 1.1 — flag SENSOR_PLUGIN_JSON_ON_REQUEST and host->event_json: a plugin
- *   that needs the event JSON only now and then no longer pays for building it for every event.
+ *   that needs the event JSON only now and then no longer pays for building it for every event. 1.2 — the host
+ *   owns durability, retries and dead letters for every sink (see DURABILITY): host->retry_after (a RETRY that
+ *   says how long to wait, e.g. an HTTP Retry-After), host->reject_event (events refused for good go to the
+ *   sink's dead-letter file, one by one or the whole batch), host->stop_deadline (when a blocking write_batch
+ *   should give up because the sensor is stopping), and flag SENSOR_PLUGIN_NEEDS_JOURNAL.
  *
  * LIFECYCLE (host side, per [[sink]] entry)
  *   query → create(host, config_json) → write_batch* → flush → destroy.
@@ -41,22 +45,45 @@
  *   - All calls for ONE instance (create, write_batch, flush, destroy) are serialized and made from ONE
  *     dedicated host thread that belongs to that instance (never a network thread). Per-instance state needs
  *     no locks, and thread-affine C libraries are safe. Blocking inside a callback is allowed: the host
- *     queues events meanwhile (bounded; overflow is counted as drops).
+ *     queues events meanwhile (bounded; with the journal, overflow is read back from it later, without it is
+ *     counted as drops).
  *   - Different instances (of the same or different plugins) run concurrently on different threads: plugin
  *     GLOBAL state must be thread-safe or absent.
- *   - host->log, host->add_counter and host->set_gauge may be called from any thread, including threads the
- *     plugin owns, between the start of create() and the return of destroy(). Threads a plugin starts must be
- *     joined in destroy(). Plugins must not install signal handlers, call exit(), or change the locale.
+ *   - host->log, host->add_counter, host->set_gauge and host->stop_deadline may be called from any thread,
+ *     including threads the plugin owns, between the start of create() and the return of destroy();
+ *     host->event_json, host->retry_after and host->reject_event only from inside write_batch, on its thread.
+ *     Threads a plugin starts must be joined in destroy(). Plugins must not install signal handlers, call
+ *     exit(), or change the locale.
  *
  * ERRORS
  *   - Callbacks return a status: SENSOR_OK, SENSOR_RETRY (transient: the host calls write_batch again later
- *     with the SAME batch, with exponential backoff; plugins must tolerate seeing an event twice and may
- *     dedupe on event_id), SENSOR_ERROR (this batch failed permanently: the host counts and logs it, drops
- *     it and keeps the instance), SENSOR_FATAL (the instance is unusable: the host stops calling it except for
- *     one final destroy(), counts everything it would have received as dropped, and keeps the other sinks
- *     running), SENSOR_BAD_CONFIG
- *     (create() only: the config is invalid; say why with host->log before returning).
- *     Any other value is treated as SENSOR_ERROR. The host owns retries and the circuit breaker.
+ *     with the SAME batch, after its exponential backoff or the wait given with host->retry_after (1.2+);
+ *     plugins must tolerate seeing an event twice and may dedupe on event_id), SENSOR_ERROR (this batch failed
+ *     permanently: the host writes its events to the sink's dead-letter file (1.2+; with the reasons given
+ *     through host->reject_event), counts and logs it, and keeps the instance), SENSOR_FATAL (the instance is
+ *     unusable: the host stops calling it except for one final destroy(), counts everything it would have
+ *     received as dropped (with the journal, it is sent after the next start), and keeps the other sinks
+ *     running), SENSOR_BAD_CONFIG (create() only: the config is invalid; say why with host->log before
+ *     returning). Any other value is treated as SENSOR_ERROR. The host owns retries, backoff, dead letters and
+ *     the circuit breaker.
+ *
+ * DURABILITY (1.2)
+ *   - The host appends every event to its journal before any sink sees it, and moves a sink's place in the
+ *     journal only once write_batch has answered SENSOR_OK or SENSOR_ERROR. After a crash, a restart or an
+ *     outage the sink is given everything past that place again. A sink therefore keeps no buffer, spool, retry
+ *     loop or dead-letter file of its own: it delivers inside write_batch and answers OK, RETRY or ERROR. How
+ *     long an outage can last without loss is bounded by the journal's size ([plugins] journal_max_mb).
+ *   - A sink that relies on this (without the journal its events would be lost by a crash or a long outage)
+ *     sets SENSOR_PLUGIN_NEEDS_JOURNAL: the host then refuses to start it when the journal is turned off.
+ *   - Events refused for good are never dropped silently: the host appends each to the sink's dead-letter
+ *     file (one JSON line: time, sink, code, reason, sequence, the event) and counts it in
+ *     sensor_sink_dead_lettered_total.
+ *     Refuse some events of a batch with host->reject_event and answer OK (the rest count as delivered), or
+ *     answer SENSOR_ERROR to refuse the whole batch.
+ *   - Batch limits: 1.2 does NOT let a plugin declare a maximum batch. The host hands write_batch up to the
+ *     [[sink]] entry's batch_max events; a plugin whose service has limits (a request's count or bytes) splits
+ *     the batch into requests within them, inside one write_batch. A RETRY makes the host redeliver the whole
+ *     batch; the plugin may skip what it already delivered, since sequences only grow within one host run.
  * ---------------------------------------------------------------------------------------------------------
  */
 #ifndef KASPA_SENSOR_PLUGIN_H
@@ -70,7 +97,7 @@ extern "C" {
 #endif
 
 #define SENSOR_ABI_MAJOR 1
-#define SENSOR_ABI_MINOR 1
+#define SENSOR_ABI_MINOR 2
 
 /** First field after struct_size of every descriptor: 'SNSR'. Catches files that are not sensor plugins. */
 #define SENSOR_PLUGIN_MAGIC 0x534E5352u
@@ -102,8 +129,12 @@ extern "C" {
  * SENSOR_PLUGIN_JSON_ON_REQUEST: the plugin reads an event's JSON only now and then. The host then leaves
  * sensor_event.json empty (len 0) and builds the JSON only when the plugin calls host->event_json. A 1.0 host
  * ignores the bit and fills json as before, so check `json.len` first, then SENSOR_HOST_HAS(host, event_json).
+ * SENSOR_PLUGIN_NEEDS_JOURNAL (1.2+): the plugin keeps no events of its own and relies on the host's journal
+ * for durability (see DURABILITY). A 1.2 host refuses to start it when [plugins] journal = false; an older host
+ * ignores the bit.
  */
 #define SENSOR_PLUGIN_JSON_ON_REQUEST 0x1u
+#define SENSOR_PLUGIN_NEEDS_JOURNAL 0x2u
 
 /* Value types of a sensor_field. */
 #define SENSOR_FIELD_NULL 0  /* no value (the field is known but empty for this event) */
@@ -167,7 +198,32 @@ typedef struct sensor_host_api {
      * text (NUL-terminated) stays valid until write_batch returns. Any other pointer or thread gets {NULL, 0}.
      */
     sensor_str (*event_json)(void *host_context, const sensor_event *event);
-    /* 1.1+: new host functions are appended here; check SENSOR_HOST_HAS(host, member) before use. */
+    /**
+     * 1.2: from inside write_batch, on its thread, before it returns SENSOR_RETRY: wait at least `milliseconds`
+     * (0 to one hour; more is taken as one hour) before calling write_batch again with the same batch, instead of
+     * the host's own backoff, e.g. for an HTTP Retry-After. It applies to the RETRY of the call in progress only;
+     * calls from elsewhere are ignored.
+     */
+    void (*retry_after)(void *host_context, int64_t milliseconds);
+    /**
+     * 1.2: from inside write_batch, on its thread: `event`, one of the batch's, is refused for good, with a
+     * service code (e.g. an HTTP status; 0 if none) and a reason (copied), both written to the dead-letter file.
+     * When write_batch then returns SENSOR_OK, the host dead-letters the refused events and counts the others as
+     * delivered. A refusal holds for the batch across its RETRYs, so a plugin that skips what it already handled
+     * need not say it again. With event == NULL, the code and reason apply to the events a SENSOR_ERROR answer
+     * refuses that were not refused one by one. Calls from elsewhere, and pointers that are not one of the
+     * batch's events, are ignored.
+     */
+    void (*reject_event)(
+        void *host_context, const sensor_event *event, int32_t code, const char *reason, size_t reason_length);
+    /**
+     * 1.2: the time (Unix microseconds) by which the host needs the call in progress to return because the
+     * sensor is stopping (its drain deadline), or 0 while it runs. Any thread. A write_batch that blocks (on the
+     * network, say) checks it now and then and answers SENSOR_RETRY once it has passed: the batch stays in the
+     * journal and is delivered after the next start.
+     */
+    int64_t (*stop_deadline)(void *host_context);
+    /* 1.2+: new host functions are appended here; check SENSOR_HOST_HAS(host, member) before use. */
 } sensor_host_api;
 
 /** The plugin's descriptor. Plugin-owned, static, immutable, lives forever. */
@@ -176,7 +232,8 @@ typedef struct sensor_plugin {
     uint32_t magic; /* SENSOR_PLUGIN_MAGIC */
     uint16_t abi_major; /* SENSOR_ABI_MAJOR the plugin was compiled with */
     uint16_t abi_minor; /* SENSOR_ABI_MINOR the plugin was compiled with */
-    uint32_t flags; /* capability bits: 0, or SENSOR_PLUGIN_JSON_ON_REQUEST (1.1+); others are reserved */
+    uint32_t flags; /* capability bits: 0, SENSOR_PLUGIN_JSON_ON_REQUEST (1.1+), SENSOR_PLUGIN_NEEDS_JOURNAL
+                     * (1.2+); others are reserved */
     const char *name; /* short plugin name, e.g. "sqlite" */
     const char *version; /* the plugin's own version */
     const char *built_with; /* diagnostics only: "c", "swift-6.3.1", ... */
@@ -229,6 +286,33 @@ static inline sensor_str sensor_event_json(const sensor_host_api *host, const se
         return event->json;
     }
     return host->event_json(host->host_context, event);
+}
+
+/**
+ * Asks the host to wait `milliseconds` before retrying the batch in progress (host->retry_after, 1.2+). Returns 1,
+ * or 0 when the host is older: it then waits its own backoff.
+ */
+static inline int sensor_host_retry_after(const sensor_host_api *host, int64_t milliseconds) {
+    if (!SENSOR_HOST_HAS(host, retry_after) || host->retry_after == NULL) return 0;
+    host->retry_after(host->host_context, milliseconds);
+    return 1;
+}
+
+/**
+ * Refuses `event` (or, with NULL, a batch answered SENSOR_ERROR) for good through host->reject_event (1.2+).
+ * Returns 1, or 0 when the host is older and keeps no dead letters: the plugin must then decide for itself.
+ */
+static inline int sensor_host_reject_event(
+    const sensor_host_api *host, const sensor_event *event, int32_t code, const char *reason, size_t length) {
+    if (!SENSOR_HOST_HAS(host, reject_event) || host->reject_event == NULL) return 0;
+    host->reject_event(host->host_context, event, code, reason, length);
+    return 1;
+}
+
+/** host->stop_deadline (1.2+): the Unix microseconds by which to return because the sensor stops, else 0. */
+static inline int64_t sensor_host_stop_deadline(const sensor_host_api *host) {
+    if (!SENSOR_HOST_HAS(host, stop_deadline) || host->stop_deadline == NULL) return 0;
+    return host->stop_deadline(host->host_context);
 }
 
 /** Finds the field called `name` (NUL-terminated) in an event, or returns NULL. */

@@ -10,8 +10,6 @@ struct FirebaseSetup {
     /// The plugins.toml, metrics and logs.
     let sinks: SinkSetup
 
-    /// The Firebase sink's default spool folder.
-    var spoolDirectory: URL { sinks.directory.appendingPathComponent("firebase-spool-\(Self.sinkName)") }
     /// Logs of the dispatchers started from this setup.
     var logs: LogCapture { sinks.logs }
 
@@ -49,8 +47,11 @@ struct FirebaseSetup {
     /// The plugin counter `name` of `sink`.
     func counter(_ name: String, sink: String = sinkName) -> Int64 { sinks.counter(name, sink: sink) }
 
-    /// The last value of the plugin gauge `name` of the Firebase sink.
-    func gauge(_ name: String) -> Double? { sinks.gauge(name, sink: Self.sinkName) }
+    /// The host counter `label` of `sink`.
+    func hostCounter(_ label: String, sink: String = sinkName) -> Int64 { sinks.hostCounter(label, sink: sink) }
+
+    /// The lines of the Firebase sink's dead-letter file.
+    func deadLetters() throws -> [[String: Any]] { try sinks.deadLetters(sink: Self.sinkName) }
 
     /// `count` events numbered from `start`, with a text, an integer, a float, a boolean and a null field.
     static func events(_ count: Int, from start: Int = 0) -> [SensorEvent] {

@@ -7,13 +7,33 @@ enum TestSinkSources {
     ///
     /// Modes: `ok`; `gate` (blocks in write_batch until `test_sink_open_gate()` is called); `retry` (answers
     /// every new batch with RETRY once); `fatal` (FATAL from the third call on); `error` (always ERROR);
-    /// `status42` (an unknown status); `bad_config` / `create_fatal` (create fails).
+    /// `status42` (an unknown status); `bad_config` / `create_fatal` (create fails). ABI 1.2 callbacks:
+    /// `retry_after` (every new batch: RETRY once with `retry_after(300)`, reporting the gap to the retry in the
+    /// gauge `retry_gap_ms`); `reject_odd` (refuses the events with an odd index with `reject_event`, code 422,
+    /// and answers OK); `reject_then_retry` (the same refusals, then RETRY once, then OK without saying them
+    /// again); `error_reason` (`reject_event(NULL, 503, ...)`, then ERROR); `stray_calls` (calls `retry_after` and
+    /// `reject_event` from create and flush, where the host must ignore them); `block_until_stop` (write_batch
+    /// waits for the host's `stop_deadline` to pass, counts `stop_deadline_seen`, answers RETRY).
+    ///
+    /// Compile-time: `PLUGIN_ABI_MINOR=<n>` states an older ABI minor in the descriptor; `NEEDS_JOURNAL` sets
+    /// `SENSOR_PLUGIN_NEEDS_JOURNAL`.
     static let configurable = #"""
+        #define _POSIX_C_SOURCE 200809L
         #include "sensor_plugin.h"
         #include <pthread.h>
         #include <stdio.h>
         #include <stdlib.h>
         #include <string.h>
+        #include <time.h>
+
+        #ifndef PLUGIN_ABI_MINOR
+        #define PLUGIN_ABI_MINOR SENSOR_ABI_MINOR
+        #endif
+        #ifdef NEEDS_JOURNAL
+        #define PLUGIN_FLAGS SENSOR_PLUGIN_NEEDS_JOURNAL
+        #else
+        #define PLUGIN_FLAGS 0
+        #endif
 
         typedef struct {
             const sensor_host_api *host;
@@ -22,7 +42,25 @@ enum TestSinkSources {
             long calls;
             uint64_t pending_retry_sequence;
             size_t pending_retry_count;
+            int64_t retry_requested_at_ms;
         } test_sink;
+
+        static int64_t now_ms(void) {
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+        }
+
+        static int64_t now_unix_micros(void) {
+            struct timespec now;
+            clock_gettime(CLOCK_REALTIME, &now);
+            return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+        }
+
+        static void stray_calls(const sensor_host_api *host) {
+            sensor_host_retry_after(host, 3600000);
+            sensor_host_reject_event(host, NULL, 1, "not in a batch", 14);
+        }
 
         static pthread_mutex_t gate_mutex = PTHREAD_MUTEX_INITIALIZER;
         static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
@@ -61,6 +99,7 @@ enum TestSinkSources {
                 return SENSOR_FATAL;
             }
             say(host, SENSOR_LOG_INFO, "test sink: created");
+            if (strcmp(sink->mode, "stray_calls") == 0) stray_calls(host);
             *out = sink;
             return SENSOR_OK;
         }
@@ -105,8 +144,41 @@ enum TestSinkSources {
             if (strcmp(sink->mode, "error") == 0) return SENSOR_ERROR;
             if (strcmp(sink->mode, "status42") == 0) return 42;
             if (strcmp(sink->mode, "fatal") == 0 && sink->calls > 2) return SENSOR_FATAL;
-            if (strcmp(sink->mode, "retry") == 0) {
+            if (strcmp(sink->mode, "block_until_stop") == 0) {
+                int64_t deadline;
+                while ((deadline = sensor_host_stop_deadline(sink->host)) == 0 || now_unix_micros() < deadline) {
+                    struct timespec pause = {0, 2000000};
+                    nanosleep(&pause, NULL);
+                }
+                count(sink, "stop_deadline_seen", 1);
+                return SENSOR_RETRY;
+            }
+            if (strcmp(sink->mode, "error_reason") == 0) {
+                sensor_host_reject_event(sink->host, NULL, 503, "the service refused the batch", 29);
+                return SENSOR_ERROR;
+            }
+            int reject = strcmp(sink->mode, "reject_odd") == 0 || strcmp(sink->mode, "reject_then_retry") == 0;
+            int retry_first = strcmp(sink->mode, "retry") == 0 || strcmp(sink->mode, "retry_after") == 0
+                || strcmp(sink->mode, "reject_then_retry") == 0;
+            int first_attempt = sink->pending_retry_count == 0;
+            if (reject && first_attempt) {
+                for (size_t i = 0; i < n; i++) {
+                    const sensor_field *index = sensor_event_field(events[i], "index");
+                    if (index && index->int_value % 2 == 1) {
+                        sensor_host_reject_event(sink->host, events[i], 422, "odd index", 9);
+                    }
+                }
+            }
+            if (strcmp(sink->mode, "retry_after") == 0 && !first_attempt) {
+                sink->host->set_gauge(sink->host->host_context, "retry_gap_ms", 12,
+                                      (double)(now_ms() - sink->retry_requested_at_ms));
+            }
+            if (retry_first) {
                 if (sink->pending_retry_count == 0) {
+                    if (strcmp(sink->mode, "retry_after") == 0) {
+                        sensor_host_retry_after(sink->host, 300);
+                        sink->retry_requested_at_ms = now_ms();
+                    }
                     sink->pending_retry_sequence = events[0]->sequence;
                     sink->pending_retry_count = n;
                     count(sink, "retry_requested", 1);
@@ -133,6 +205,8 @@ enum TestSinkSources {
 
         static int32_t flush(void *instance, int64_t deadline_unix_micros) {
             (void)deadline_unix_micros;
+            test_sink *sink = instance;
+            if (strcmp(sink->mode, "stray_calls") == 0) stray_calls(sink->host);
             count(instance, "flushes", 1);
             return SENSOR_OK;
         }
@@ -146,7 +220,8 @@ enum TestSinkSources {
             .struct_size = sizeof(sensor_plugin),
             .magic = SENSOR_PLUGIN_MAGIC,
             .abi_major = SENSOR_ABI_MAJOR,
-            .abi_minor = SENSOR_ABI_MINOR,
+            .abi_minor = PLUGIN_ABI_MINOR,
+            .flags = PLUGIN_FLAGS,
             .name = "test-sink",
             .version = "0.1",
             .built_with = "c",

@@ -9,9 +9,17 @@ final class PluginCaller {
     let plugin: LoadedPlugin
     /// Every line the plugin logged through `host->log`.
     private(set) var logLines: [String] = []
+    /// Every wait the plugin asked for through `host->retry_after`, in milliseconds.
+    private(set) var retryAfters: [Int64] = []
+    /// Every refusal through `host->reject_event`: the event's position in the batch (`nil`: the whole batch), the
+    /// code and the reason.
+    private(set) var refusals: [(position: Int?, code: Int32, reason: String)] = []
+    /// The events of the `write_batch` in progress, to tell their positions.
+    private var batch: UnsafePointer<sensor_event>?
     private let api: UnsafeMutablePointer<sensor_host_api>
 
-    /// Loads the plugin at `library`. The host API offers `log` only: the other functions are NULL.
+    /// Loads the plugin at `library`. The host API offers `log`, `retry_after` and `reject_event` (recorded); the
+    /// other functions are NULL.
     init(library: String) throws {
         plugin = try PluginLoader().load(path: library, sinkName: "direct")
         api = .allocate(capacity: 1)
@@ -31,7 +39,19 @@ final class PluginCaller {
                 },
                 add_counter: nil,
                 set_gauge: nil,
-                event_json: nil
+                event_json: nil,
+                retry_after: { context, milliseconds in
+                    guard let context else { return }
+                    Unmanaged<PluginCaller>.fromOpaque(context).takeUnretainedValue().retryAfters.append(milliseconds)
+                },
+                reject_event: { context, event, code, reason, length in
+                    guard let context else { return }
+                    let caller = Unmanaged<PluginCaller>.fromOpaque(context).takeUnretainedValue()
+                    let text = String(decoding: UnsafeRawBufferPointer(start: reason, count: length), as: UTF8.self)
+                    let position = event.flatMap { event in caller.batch.map { event - $0 } }
+                    caller.refusals.append((position, code, text))
+                },
+                stop_deadline: nil
             )
         )
         api.pointee.host_context = Unmanaged.passUnretained(self).toOpaque()
@@ -67,6 +87,8 @@ final class PluginCaller {
         }
         return events.withUnsafeBufferPointer { buffer in
             let pointers: [UnsafePointer<sensor_event>?] = buffer.indices.map { buffer.baseAddress! + $0 }
+            batch = buffer.baseAddress
+            defer { batch = nil }
             return pointers.withUnsafeBufferPointer { list in
                 plugin.descriptor.write_batch!(instance, list.baseAddress, list.count)
             }
