@@ -99,7 +99,6 @@ final class SensorProcess {
                     name: "slow", library: "libHTTPExport.so",
                     config: [
                         ("endpoint", "\"\(endpoint)\""), ("request_timeout_ms", "3600000"),
-                        ("spool_dir", "\"slow-spool\""),
                     ]))
         }
         return sinks.map(\.toml).joined()
