@@ -212,7 +212,8 @@ private final class Driver<C: Clock<Duration>> {
     }
 
     /// Makes sure a timer fire comes at `instant`: a pending sleep that wakes earlier is kept (the machine asks
-    /// again when it fires), a later one is replaced.
+    /// again when it fires), a later one is replaced. Detached: the sleep needs none of the session task's
+    /// task-locals, and copying them costs each timer a fresh allocation; the session cancels it itself.
     private func arm(at instant: C.Instant) {
         if let timer, timer.at <= instant { return }
         timer?.task.cancel()
@@ -220,7 +221,7 @@ private final class Driver<C: Clock<Duration>> {
         let inbox = self.inbox
         timer = (
             instant,
-            Task {
+            Task.detached {
                 do {
                     try await clock.sleep(until: instant, tolerance: nil)
                 } catch {
