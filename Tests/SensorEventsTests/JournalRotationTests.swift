@@ -48,7 +48,11 @@ struct JournalRotationTests {
             #expect(segment.path == EventJournal.segmentPath(directory.path, first: segment.firstSequence))
             #expect(try Self.size(URL(fileURLWithPath: segment.path)) == segment.bytes, "closed and cut back")
         }
-        let spare = directory.appendingPathComponent("journal-spare.log")
+        let spares = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter {
+            $0.hasPrefix("journal-spare-")
+        }
+        try #require(spares.count == 1, "\(spares)")
+        let spare = directory.appendingPathComponent(spares[0])
         #expect(try Self.size(spare) == 4096, "the next segment is reserved ahead")
         let chunk = JournalReader(journal: journal).read(from: 1, before: 301, maxEvents: 1000)
         #expect(chunk.events.map(\.sequence) == Array(1...300) && chunk.missing == 0)
@@ -70,7 +74,7 @@ struct JournalRotationTests {
         #expect(chunk.events.map(\.sequence) == Array(1...3000) && chunk.missing == 0)
         #expect(try await eventually { journal.segments.allSatisfy { !$0.awaitsName } })
         let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter {
-            $0.hasPrefix("journal-") && $0 != "journal-spare.log"
+            $0.hasPrefix("journal-") && !$0.hasPrefix("journal-spare-")
         }
         #expect(Set(names) == Set(journal.segments.map { ($0.path as NSString).lastPathComponent }))
         #expect(cursor.position == 0)
@@ -81,7 +85,7 @@ struct JournalRotationTests {
         let directory = try TestEnvironment.makeTemporaryDirectory()
         try Self.records(1...5).write(to: URL(fileURLWithPath: EventJournal.segmentPath(directory.path, first: 1)))
         // The spare as a crash leaves it: records 6 to 8, then the rest of its reserved, never written space.
-        try (Self.records(6...8) + Data(count: 4096)).write(to: directory.appendingPathComponent("journal-spare.log"))
+        try (Self.records(6...8) + Data(count: 4096)).write(to: directory.appendingPathComponent("journal-spare-7.log"))
 
         let journal = try open(directory)
         #expect(journal.lastSequence == 8)
@@ -114,9 +118,10 @@ struct JournalRotationTests {
     @Test("An unused spare left by a crash is deleted at the next start")
     func unusedSpareIsDeleted() throws {
         let directory = try TestEnvironment.makeTemporaryDirectory()
-        try Data(count: 4096).write(to: directory.appendingPathComponent("journal-spare.log"))
+        try Data(count: 4096).write(to: directory.appendingPathComponent("journal-spare-2.log"))
         let journal = try open(directory)
         #expect(journal.lastSequence == 0)
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("journal-spare-2.log").path))
         #expect(journal.segments.map(\.firstSequence) == [1])
         journal.append(TestEvents.numbered(1), sequence: 1)
         let chunk = JournalReader(journal: journal).read(from: 1, before: 2, maxEvents: 10)

@@ -10,7 +10,7 @@ import Synchronization
 ///
 /// Layout: a directory with segments `journal-<first sequence>.log` (``JournalRecord``s, encoded straight into a
 /// memory-mapped segment, so they survive a process crash; an OS crash can lose what the kernel had not written
-/// back yet), the next segment reserved ahead (`journal-spare.log`), the cursor files and a `lock` file held with
+/// back yet), the next segment reserved ahead (`journal-spare-<n>.log`), the cursor files and a `lock` file held with
 /// `flock` so two sensors never share a journal. A segment is deleted once every sink's cursor is past it, or,
 /// oldest first, when the journal exceeds its size limit (the events it held for lagging sinks are then lost,
 /// logged and counted). An append only copies memory: rotating to the next segment, closing the full one and

@@ -65,29 +65,19 @@ final class JournalReader {
 
     /// Positions the scanner on `segment` so that its next record is at or after `sequence`, reusing the open
     /// scanner when it is already there or before; `nil` if the segment cannot be opened (deleted meanwhile).
-    /// A segment the journal's thread renamed since the snapshot (from the spare's name) is opened by its new name.
-    /// The spare's name may by then belong to the next, empty spare: a segment still awaiting its name is only
-    /// taken when its first record is the segment's first sequence.
+    /// A segment the journal's thread renamed since the snapshot (from its spare's name) is opened by its final
+    /// name: spare names are never reused within a run, so the old name opens that segment or nothing.
     private func scanner(on segment: EventJournal.Segment, at sequence: UInt64) -> JournalScanner? {
         if let current, currentSegment == segment.firstSequence && currentNext <= sequence {
             return current
         }
         current = try? JournalScanner(path: segment.path)
-        if segment.awaitsName, !(current.map { Self.starts($0, at: segment.firstSequence) } ?? false),
-            let renamed = journal.segments.first(where: { $0.firstSequence == segment.firstSequence }),
-            renamed.path != segment.path
-        {
-            current = try? JournalScanner(path: renamed.path)
+        if current == nil, segment.awaitsName {
+            let directory = journal.configuration.directory
+            current = try? JournalScanner(path: EventJournal.segmentPath(directory, first: segment.firstSequence))
         }
         currentSegment = segment.firstSequence
         currentNext = segment.firstSequence
         return current
-    }
-
-    /// Whether `scanner`'s file begins with the record `sequence` (it is left at its start).
-    private static func starts(_ scanner: JournalScanner, at sequence: UInt64) -> Bool {
-        let start = scanner.offset
-        defer { scanner.offset = start }
-        return scanner.next()?.sequence == sequence
     }
 }

@@ -19,7 +19,7 @@ enum JournalRecovery {
 
     /// Repairs `directory` and lists its segments.
     static func recover(directory: String, logger: Logger) throws(JournalFileError) -> Recovered {
-        try adoptSpare(in: directory, logger: logger)
+        try adoptSpares(in: directory, logger: logger)
         var segments = try listSegments(in: directory)
         guard let tail = segments.last else {
             let first = EventJournal.Segment(
@@ -37,17 +37,19 @@ enum JournalRecovery {
         return Recovered(segments: segments, lastSequence: recovered.lastSequence ?? tail.firstSequence - 1)
     }
 
-    /// Gives a spare that holds records its segment name (its first record's sequence); deletes an unused one.
-    private static func adoptSpare(in directory: String, logger: Logger) throws(JournalFileError) {
-        let spare = JournalSegments.sparePath(directory)
-        guard FileManager.default.fileExists(atPath: spare) else { return }
-        guard let first = try JournalScanner(path: spare).next() else {
-            unlink(spare)
-            return
+    /// Gives each spare that holds records its segment name (its first record's sequence); deletes unused ones.
+    private static func adoptSpares(in directory: String, logger: Logger) throws(JournalFileError) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in names where JournalSegments.isSpare(name) {
+            let spare = directory + "/" + name
+            guard let first = try JournalScanner(path: spare).next() else {
+                unlink(spare)
+                continue
+            }
+            let path = EventJournal.segmentPath(directory, first: first.sequence)
+            guard rename(spare, path) == 0 else { throw JournalFileError(operation: "cannot rename \(spare)") }
+            logger.info("event journal: named the segment a crash left under the spare's name \(path)")
         }
-        let path = EventJournal.segmentPath(directory, first: first.sequence)
-        guard rename(spare, path) == 0 else { throw JournalFileError(operation: "cannot rename \(spare)") }
-        logger.info("event journal: named the segment a crash left under the spare's name \(path)")
     }
 
     private static func report(_ recovered: JournalScanner.RecoveredTail, of path: String, logger: Logger) {

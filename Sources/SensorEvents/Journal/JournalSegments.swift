@@ -6,11 +6,13 @@ import Synchronization
 /// publish path) and its ``JournalMaintainer`` thread (everything that touches the file system after startup).
 ///
 /// Rotation is split so that an append only ever copies memory under the lock: the next segment is reserved and
-/// mapped ahead of time (the spare, `journal-spare.log`), and rotating swaps it in. The maintainer thread then
+/// mapped ahead of time (the spare, `journal-spare-<n>.log`), and rotating swaps it in. The maintainer thread then
 /// closes the full segment (cut back to its records and synced), gives the new one its name
 /// (`journal-<first sequence>.log`), deletes segments every cursor has passed or that exceed the size limit,
 /// and prepares the next spare. Only when the thread has fallen behind (no spare is ready) does an append open a
-/// segment itself. A crash can leave the spare holding records under its own name; startup renames it.
+/// segment itself. A crash can leave the spare holding records under its own name; startup renames it. Every
+/// spare of a run has a name of its own, so a reader whose snapshot still shows a segment under its spare's name
+/// opens either that very file or, once it is renamed, nothing there (and then the segment's final name).
 final class JournalSegments: Sendable {
     /// One segment file.
     struct Segment: Sendable {
@@ -47,6 +49,8 @@ final class JournalSegments: Sendable {
         var failedAppends = 0
         var lastFailureLog: Date = .distantPast
         var rotations = Rotations()
+        /// The number in the next spare's name.
+        var nextSpare = 1
     }
 
     /// How rotations went: how many, and how many found no spare ready and opened a segment on the publish path.
@@ -62,8 +66,11 @@ final class JournalSegments: Sendable {
     private let state: Mutex<State>
     private let logger: Logger
 
-    /// The spare segment's path in `directory`.
-    static func sparePath(_ directory: String) -> String { directory + "/journal-spare.log" }
+    /// The path of spare number `number` in `directory`.
+    static func sparePath(_ directory: String, number: Int) -> String { directory + "/journal-spare-\(number).log" }
+
+    /// Whether the file `name` is a spare segment (of any run: startup adopts or deletes them).
+    static func isSpare(_ name: String) -> Bool { name.hasPrefix("journal-spare") && name.hasSuffix(".log") }
 
     /// The state of a journal whose segments on disk are `segments` (recovered, oldest first; the last one is
     /// appended to and holds `tailBytes` of records).
@@ -206,9 +213,13 @@ final class JournalSegments: Sendable {
 
     /// Reserves and maps the next spare, unless one is ready or a segment still has the spare's name.
     private func reserveSpare() {
-        let needed = state.withLock { $0.spare == nil && !$0.segments.contains(where: \.awaitsName) }
-        guard needed else { return }
-        let path = Self.sparePath(configuration.directory)
+        let number = state.withLock { state -> Int? in
+            guard state.spare == nil && !state.segments.contains(where: \.awaitsName) else { return nil }
+            defer { state.nextSpare += 1 }
+            return state.nextSpare
+        }
+        guard let number else { return }
+        let path = Self.sparePath(configuration.directory, number: number)
         do {
             let spare = try MappedSegment(path: path, length: 0, capacity: configuration.segmentBytes)
             state.withLock { $0.spare = spare }
