@@ -150,26 +150,16 @@ struct BenchRun {
             throw BenchOptions.UsageError(description: "hold needs --target HOST:PORT")
         }
         let client = LoadClient(target: target, sources: sources, group: group, gzipLikeNodes: true)
-        let progress = HoldProgress()
-        await withTaskGroup(of: Void.self) { group in
-            for launched in 0..<options.peers {
-                // At most 64 handshakes in flight, as figure 2 opens its peers.
-                while launched - progress.done.load(ordering: .relaxed) >= 64 {
-                    try? await Task.sleep(for: .milliseconds(1))
-                }
-                group.addTask {
-                    _ = await client.stay { result in
-                        if case .completed = result { progress.completed.add(1, ordering: .relaxed) }
-                        progress.done.add(1, ordering: .relaxed)
-                    }
-                }
-            }
-            try? await Task.sleep(for: .seconds(options.seconds))
-            group.cancelAll()
+        // Opened as figure 2 opens its peers.
+        let opening = IdlePeersBenchmark(peers: options.peers, openingConcurrency: 64, group: group, sources: sources)
+        let held = try await withThrowingTaskGroup(of: Void.self) { tasks in
+            let progress = try await opening.open(with: client, in: &tasks)
+            try await Task.sleep(for: .seconds(options.seconds))
+            tasks.cancelAll()
+            return progress.state.withLock { $0.completed - $0.closedEarly }
         }
         ChildProcesses.printLine(
-            "hold: \(progress.completed.load(ordering: .relaxed)) of \(options.peers) idle sessions held against \(target) for "
-                + "\(options.seconds) s")
+            "hold: \(held) of \(options.peers) idle sessions held against \(target) for \(options.seconds) s")
     }
 
     /// `kaspa-bench churn`: `--sessions` short sessions against a sensor started elsewhere.
@@ -248,10 +238,4 @@ struct BenchRun {
             target: "≤ 1050 ms",
             met: result.labelled == options.probes && result.slowestMilliseconds <= 1050)
     }
-}
-
-/// Handshakes `kaspa-bench hold` has seen end, and how many completed.
-private final class HoldProgress: Sendable {
-    let done = Atomic(0)
-    let completed = Atomic(0)
 }

@@ -37,33 +37,9 @@ struct IdlePeersBenchmark {
         let idle = sensor.residentBytes
         // Peers gzip their messages like rusty-kaspa nodes, so the server holds what it holds for real nodes.
         let client = LoadClient(target: sensor.address, sources: sources, group: group, gzipLikeNodes: true)
-        let progress = Shared(Progress())
         let start = ContinuousClock.now
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            for _ in 0..<peers {
-                while progress.state.withLock({ $0.launched - $0.completed - $0.failed }) >= openingConcurrency {
-                    try await Task.sleep(for: .milliseconds(1))
-                }
-                progress.state.withLock { $0.launched += 1 }
-                tasks.addTask {
-                    let result = await client.stay { result in
-                        progress.state.withLock { progress in
-                            switch result {
-                            case .completed: progress.completed += 1
-                            case .failed(let reason):
-                                progress.failed += 1
-                                progress.firstFailure = progress.firstFailure ?? reason
-                            }
-                        }
-                    }
-                    if case .completed = result {
-                        progress.state.withLock { $0.closedEarly += 1 }
-                    }
-                }
-            }
-            while progress.state.withLock({ $0.completed + $0.failed }) < peers {
-                try await Task.sleep(for: .milliseconds(10))
-            }
+            let progress = try await open(with: client, in: &tasks)
             let opening = (ContinuousClock.now - start).seconds
             // Let allocations settle (handshake buffers freed, timers armed) before reading memory.
             try await Task.sleep(for: .seconds(3))
@@ -81,12 +57,45 @@ struct IdlePeersBenchmark {
         }
     }
 
-    private final class Shared: Sendable {
+    /// Opens `peers` idle sessions with `client` as tasks of `tasks`, at most `openingConcurrency` handshakes in
+    /// flight; returns once every handshake has completed or failed (the sessions stay until `tasks` is cancelled).
+    func open(with client: LoadClient, in tasks: inout ThrowingTaskGroup<Void, any Error>) async throws -> Shared {
+        let progress = Shared(Progress())
+        for _ in 0..<peers {
+            while progress.state.withLock({ $0.launched - $0.completed - $0.failed }) >= openingConcurrency {
+                try await Task.sleep(for: .milliseconds(1))
+            }
+            progress.state.withLock { $0.launched += 1 }
+            tasks.addTask {
+                let result = await client.stay { result in
+                    progress.state.withLock { progress in
+                        switch result {
+                        case .completed: progress.completed += 1
+                        case .failed(let reason):
+                            progress.failed += 1
+                            progress.firstFailure = progress.firstFailure ?? reason
+                        }
+                    }
+                }
+                if case .completed = result {
+                    progress.state.withLock { $0.closedEarly += 1 }
+                }
+            }
+        }
+        while progress.state.withLock({ $0.completed + $0.failed }) < peers {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return progress
+    }
+
+    /// How the opening went, shared with the peers' tasks.
+    final class Shared: Sendable {
         let state: Mutex<Progress>
         init(_ progress: Progress) { state = Mutex(progress) }
     }
 
-    private struct Progress {
+    /// Counts of the opening.
+    struct Progress {
         var launched = 0
         var completed = 0
         var failed = 0

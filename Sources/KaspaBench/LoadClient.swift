@@ -103,7 +103,7 @@ final class HandshakeTiming: PeerSessionObserver, Sendable {
     /// Whether the handshake completed.
     var hasCompleted: Bool { duration != nil }
 
-    func handshakeCompleted() async {
+    func handshakeCompleted() {
         let duration = ContinuousClock.now - start
         completed.withLock { $0 = duration }
         onCompleted?(.completed(duration))

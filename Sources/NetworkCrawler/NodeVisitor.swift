@@ -83,7 +83,7 @@ private final class VisitObserver: PeerSessionObserver {
     var version: (PeerVersion?, Duration?) { state.withLock { ($0.version, $0.latency) } }
     var responses: [NodeVisit.Response] { state.withLock { $0.responses } }
 
-    func peerVersionReceived(_ version: PeerVersion) async {
+    func peerVersionReceived(_ version: PeerVersion) {
         let latency = ContinuousClock.now - startedAt
         state.withLock {
             $0.version = version
@@ -91,13 +91,13 @@ private final class VisitObserver: PeerSessionObserver {
         }
     }
 
-    func addressesReceived(_ addresses: [PeerAddress], invalid: Int, from peer: PeerVersion?) async {
+    func addressesReceived(_ addresses: [PeerAddress], invalid: Int, from peer: PeerVersion?) {
         harvest.record(addresses)
         let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
         state.withLock { $0.responses.append(NodeVisit.Response(addresses: addresses, receivedAtMicros: now)) }
     }
 
-    func shouldRequestMoreAddresses(afterRounds rounds: Int) async -> Bool {
+    func shouldRequestMoreAddresses(afterRounds rounds: Int) -> Bool {
         harvest.wantsAnotherRound
     }
 }

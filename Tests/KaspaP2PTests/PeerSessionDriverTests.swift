@@ -40,7 +40,7 @@ struct PeerSessionDriverTests {
     /// Counts completed handshakes.
     final class Progress: PeerSessionObserver {
         let completed = Atomic(0)
-        func handshakeCompleted() async { completed.add(1, ordering: .relaxed) }
+        func handshakeCompleted() { completed.add(1, ordering: .relaxed) }
         var isComplete: Bool { completed.load(ordering: .relaxed) == 1 }
     }
 
@@ -88,8 +88,8 @@ struct PeerSessionDriverTests {
         #expect(wire.count(where: Self.isReady) == 1)
     }
 
-    @Test("Stay: a Ping at 30 s moves the idle deadline to 90 s; the session closes exactly then")
-    func idle() async throws {
+    /// A stay-connected session with its handshake completed.
+    private func startStaying() async throws -> (ManualClock, Wire, Task<SessionReport, Never>) {
         let clock = ManualClock()
         let wire = Wire()
         let progress = Progress()
@@ -98,6 +98,12 @@ struct PeerSessionDriverTests {
             observer: progress)
         wire.handshake()
         #expect(try await eventually { progress.isComplete })
+        return (clock, wire, task)
+    }
+
+    @Test("Stay: a Ping at 30 s moves the idle deadline to 90 s; the session closes exactly then")
+    func idle() async throws {
+        let (clock, wire, task) = try await startStaying()
         // The Ready step's 3 s sleep is still pending; its fire makes the session ask for the idle deadline.
         clock.advance(by: .seconds(30))
         wire.peer.yield(.ping(nonce: 7))
@@ -126,14 +132,7 @@ struct PeerSessionDriverTests {
 
     @Test("Cancelling the session's task is the shutdown input: the report says sensor_shutdown")
     func shutdown() async throws {
-        let clock = ManualClock()
-        let wire = Wire()
-        let progress = Progress()
-        let (_, task) = start(
-            PeerSessionStateMachineTests.configuration(.stayConnected, rounds: 0), wire: wire, clock: clock,
-            observer: progress)
-        wire.handshake()
-        #expect(try await eventually { progress.isComplete })
+        let (clock, _, task) = try await startStaying()
         task.cancel()
         let report = await task.value
         #expect(report.disconnectReason == .shutdown)

@@ -58,7 +58,7 @@ final class TestNode: Sendable {
 
 /// Advertises two addresses so the dialer's harvest can be checked.
 struct AdvertisingObserver: PeerSessionObserver {
-    func addressesToAdvertise() async -> [PeerAddress] {
+    func addressesToAdvertise() -> [PeerAddress] {
         [PeerAddress("1.2.3.4:16111")!, PeerAddress("[2001:db8::1]:16111")!]
     }
 }
@@ -67,7 +67,7 @@ struct AdvertisingObserver: PeerSessionObserver {
 final class HarvestObserver: PeerSessionObserver {
     let received = Mutex<[PeerAddress]>([])
 
-    func addressesReceived(_ addresses: [PeerAddress], invalid: Int, from peer: PeerVersion?) async {
+    func addressesReceived(_ addresses: [PeerAddress], invalid: Int, from peer: PeerVersion?) {
         received.withLock { $0 += addresses }
     }
 }

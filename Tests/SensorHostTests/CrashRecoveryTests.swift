@@ -98,38 +98,16 @@ struct CrashRecoveryTests {
     }
 
     private static func writeConfiguration(in directory: URL, receiverPort: UInt16) throws -> String {
-        let library = try BuiltPlugins.path(of: "libHTTPExport.so")
-        let sensor = """
-            [sensor]
-            sensor_id = "crash-test"
-            [network]
-            listen_address = "127.0.0.1:0"
-            [session]
-            linger_ms = 0
-            address_wait_ms = 200
-            [probing]
-            enabled = false
-            [metrics]
-            enabled = false
-            [plugins]
-            file = "plugins.toml"
-            journal_dir = "journal"
-            """
-        let plugins = """
-            [[sink]]
-            name = "http"
-            library = "\(library)"
-            batch_max = 20
-            flush_interval_ms = 20
-            retry_initial_ms = 50
-            retry_max_ms = 200
-            [sink.config]
-            endpoint = "http://127.0.0.1:\(receiverPort)/events"
-            request_timeout_ms = 120000
-            """
-        let file = directory.appendingPathComponent("sensor.toml").path
-        try sensor.write(toFile: file, atomically: true, encoding: .utf8)
-        try plugins.write(to: directory.appendingPathComponent("plugins.toml"), atomically: true, encoding: .utf8)
-        return file
+        var files = SensorConfigurationFiles(
+            sensorID: "crash-test", sinkLibrary: "libHTTPExport.so",
+            sinkConfig: [
+                "endpoint": "\"http://127.0.0.1:\(receiverPort)/events\"", "request_timeout_ms": "120000",
+            ])
+        files.set("session", "linger_ms", "0")
+        files.set("session", "address_wait_ms", "200")
+        files.sinkHost = [
+            "batch_max": "20", "flush_interval_ms": "20", "retry_initial_ms": "50", "retry_max_ms": "200",
+        ]
+        return try files.write(in: directory)
     }
 }

@@ -8,30 +8,11 @@ import Testing
 struct ShutdownTests {
     /// A sensor in `directory` with an SQLite sink and a `version_timeout_ms` of `versionTimeout`.
     static func writeConfiguration(in directory: URL, versionTimeout: Int) throws -> String {
-        let configuration = directory.appendingPathComponent("sensor.toml")
-        try """
-        [sensor]
-        sensor_id = "shutdown-test"
-        [network]
-        listen_address = "127.0.0.1:0"
-        [handshake]
-        version_timeout_ms = \(versionTimeout)
-        [probing]
-        enabled = false
-        [metrics]
-        enabled = false
-        [plugins]
-        file = "plugins.toml"
-        journal_dir = "journal"
-        """.write(to: configuration, atomically: true, encoding: .utf8)
-        try """
-        [[sink]]
-        name = "sqlite"
-        library = "\(try BuiltPlugins.path(of: "libSQLiteSink.so"))"
-        [sink.config]
-        path = "\(directory.appendingPathComponent("events.db").path)"
-        """.write(to: directory.appendingPathComponent("plugins.toml"), atomically: true, encoding: .utf8)
-        return configuration.path
+        var files = SensorConfigurationFiles(
+            sensorID: "shutdown-test", sinkLibrary: "libSQLiteSink.so",
+            sinkConfig: ["path": "\"\(directory.appendingPathComponent("events.db").path)\""])
+        files.set("handshake", "version_timeout_ms", "\(versionTimeout)")
+        return try files.write(in: directory)
     }
 
     @Test("A connection is closed once it has had no stream for version_timeout_ms: before its first, after its last")

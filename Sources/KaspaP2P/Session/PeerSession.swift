@@ -1,4 +1,6 @@
 public import GRPCCore
+public import NIOCore
+import NIOPosix
 
 /// Writes messages to the peer: the response writer of an inbound RPC or the request writer of an outbound one.
 public struct MessageWriter: Sendable {
@@ -53,24 +55,30 @@ public final class PeerSession: Sendable {
         inbox.post(.released)
     }
 
-    /// Runs the conversation over a gRPC stream, timed by the continuous clock, until it ends; reports what
-    /// happened. Never throws: failures are in the report.
+    /// Runs the conversation over a gRPC stream until it ends; reports what happened. Never throws: failures are
+    /// in the report. Deadlines are timed by the continuous clock and kept in `timerLoop`'s timer heap (one entry per
+    /// session, no task; by default a loop of the shared group grpc-swift's transports run on).
     ///
     /// The concrete types let the compiler specialise the whole session for them: an unspecialised generic async
     /// function keeps every value of a generic type in task-allocated memory, and a task keeps its deepest
     /// allocation for its whole life, which for an idle peer is hours (benchmark figure 2b).
-    public func run(inbound: RPCAsyncSequence<KaspaMessage, any Error>, writer: MessageWriter) async -> SessionReport {
-        await drive(inbound: inbound, writer: writer, clock: ContinuousClock())
+    public func run(
+        inbound: RPCAsyncSequence<KaspaMessage, any Error>,
+        writer: MessageWriter,
+        timerLoop: (any EventLoop)? = nil
+    ) async -> SessionReport {
+        let loop = timerLoop ?? MultiThreadedEventLoopGroup.singleton.next()
+        return await drive(inbound: inbound, writer: writer, clock: ContinuousClock(), alarm: .eventLoop(loop))
     }
 
     /// Runs the conversation until it ends and reports what happened. Never throws: failures are in the report.
-    /// `clock` times every deadline (a manual clock in tests).
+    /// `clock` times every deadline (a manual clock in tests), each one slept by a task of its own.
     public func run<Inbound: AsyncSequence<KaspaMessage, any Error> & Sendable, C: Clock<Duration>>(
         inbound: Inbound,
         writer: MessageWriter,
         clock: C = ContinuousClock()
     ) async -> SessionReport {
-        await drive(inbound: inbound, writer: writer, clock: clock)
+        await drive(inbound: inbound, writer: writer, clock: clock, alarm: .sleepingTask)
     }
 
     /// The body of both `run`s, specialised for the production types (the generic version serves tests).
@@ -78,12 +86,14 @@ public final class PeerSession: Sendable {
     private func drive<Inbound: AsyncSequence<KaspaMessage, any Error> & Sendable, C: Clock<Duration>>(
         inbound: Inbound,
         writer: MessageWriter,
-        clock: C
+        clock: C,
+        alarm: SessionAlarm<C>.Mechanism
     ) async -> SessionReport {
         let inbox = self.inbox
         let driver = Driver(
             machine: PeerSessionStateMachine(local: local, configuration: configuration, startedAt: clock.now),
-            clock: clock, inbox: inbox, observer: observer, writer: writer)
+            clock: clock, alarm: SessionAlarm(clock: clock, mechanism: alarm, inbox: inbox), inbox: inbox,
+            observer: observer, writer: writer)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await Self.read(inbound, into: inbox) }
             await withTaskCancellationHandler {
@@ -114,22 +124,23 @@ public final class PeerSession: Sendable {
 }
 
 /// Performs a ``PeerSessionStateMachine``'s actions. Owned by the session's one task; not shared. A class, so that
-/// the machine exists once, on the heap, and the task's frames only point at it.
+/// the machine exists once, on the heap, and the task's frames only point at it. The observer's calls are
+/// synchronous, so nothing of theirs stays in the session task's memory.
 private final class Driver<C: Clock<Duration>> {
     var machine: PeerSessionStateMachine<C.Instant>
     let clock: C
+    var alarm: SessionAlarm<C>
     let inbox: SessionInbox
     let observer: any PeerSessionObserver
     let writer: MessageWriter
-    /// The pending sleep and the instant it wakes at.
-    private var timer: (at: C.Instant, task: Task<Void, Never>)?
 
     init(
-        machine: PeerSessionStateMachine<C.Instant>, clock: C, inbox: SessionInbox,
+        machine: PeerSessionStateMachine<C.Instant>, clock: C, alarm: SessionAlarm<C>, inbox: SessionInbox,
         observer: any PeerSessionObserver, writer: MessageWriter
     ) {
         self.machine = machine
         self.clock = clock
+        self.alarm = alarm
         self.inbox = inbox
         self.observer = observer
         self.writer = writer
@@ -151,7 +162,7 @@ private final class Driver<C: Clock<Duration>> {
         switch event {
         case .message(let message): return machine.received(message, at: now)
         case .timerFired:
-            timer = nil  // it fired: the machine asks for the next one
+            alarm.fired()  // the machine asks for the next one
             return machine.timerFired(at: now)
         case .released: return machine.released(at: now)
         case .streamEnded: return machine.streamEnded(at: now)
@@ -160,45 +171,53 @@ private final class Driver<C: Clock<Duration>> {
         }
     }
 
-    /// The report; cancels the pending sleep.
+    /// The report, once the session is over.
     func finish() -> SessionReport {
-        timer?.task.cancel()
-        timer = nil
+        alarm.cancel()
         return machine.report(at: clock.now)
     }
 
     private func perform(_ actions: [PeerSessionStateMachine<C.Instant>.Action]) async {
         var pending = actions[...]
         while let action = pending.popFirst() {
-            switch action {
-            case .send(let message):
-                if let failure = await write(message) { pending = failure[...] }
-            case .answerAddressRequest:
-                let addresses = await observer.addressesToAdvertise()
-                if let failure = await write(.addresses(Array(addresses.prefix(1000)))) { pending = failure[...] }
-            case .setTimer(let instant):
-                arm(at: instant)
-            case .cancelTimer:
-                timer?.task.cancel()
-                timer = nil
-            case .reportVersion(let version):
-                await observer.peerVersionReceived(version)
-            case .reportHandshakeCompleted:
-                await observer.handshakeCompleted()
-            case .reportAddresses(let addresses, let invalid, let rounds):
-                await observer.addressesReceived(addresses, invalid: invalid, from: machine.peerVersion)
-                let more = await observer.shouldRequestMoreAddresses(afterRounds: rounds)
-                pending = (machine.addressDecision(wantsMore: more, at: clock.now) + pending)[...]
-            case .reportSettled(let version, let duration):
-                await observer.sessionSettled(version, handshakeDuration: duration)
-            case .finishWriting:
-                writer.finish()
-            case .close:
-                timer?.task.cancel()
-                timer = nil
-                return
+            if case .close = action { return }
+            if let message = synchronous(action, pending: &pending),
+                let failure = await write(message)
+            {
+                pending = failure[...]
             }
         }
+    }
+
+    /// Performs an action that needs no wait; returns the message to write for one that does.
+    @inline(never)
+    private func synchronous(
+        _ action: PeerSessionStateMachine<C.Instant>.Action,
+        pending: inout ArraySlice<PeerSessionStateMachine<C.Instant>.Action>
+    ) -> KaspaMessage? {
+        switch action {
+        case .send(let message):
+            return message
+        case .answerAddressRequest:
+            return .addresses(Array(observer.addressesToAdvertise().prefix(1000)))
+        case .setTimer(let instant):
+            alarm.set(instant)
+        case .cancelTimer, .close:
+            alarm.cancel()
+        case .reportVersion(let version):
+            observer.peerVersionReceived(version)
+        case .reportHandshakeCompleted:
+            observer.handshakeCompleted()
+        case .reportAddresses(let addresses, let invalid, let rounds):
+            observer.addressesReceived(addresses, invalid: invalid, from: machine.peerVersion)
+            let more = observer.shouldRequestMoreAddresses(afterRounds: rounds)
+            pending = (machine.addressDecision(wantsMore: more, at: clock.now) + pending)[...]
+        case .reportSettled(let version, let duration):
+            observer.sessionSettled(version, handshakeDuration: duration)
+        case .finishWriting:
+            writer.finish()
+        }
+        return nil
     }
 
     /// Writes one message; a failed write is the machine's input (its actions replace what was left to do).
@@ -209,26 +228,5 @@ private final class Driver<C: Clock<Duration>> {
         } catch {
             return machine.streamFailed(String(describing: error), at: clock.now)
         }
-    }
-
-    /// Makes sure a timer fire comes at `instant`: a pending sleep that wakes earlier is kept (the machine asks
-    /// again when it fires), a later one is replaced. Detached: the sleep needs none of the session task's
-    /// task-locals, and copying them costs each timer a fresh allocation; the session cancels it itself.
-    private func arm(at instant: C.Instant) {
-        if let timer, timer.at <= instant { return }
-        timer?.task.cancel()
-        let clock = self.clock
-        let inbox = self.inbox
-        timer = (
-            instant,
-            Task.detached {
-                do {
-                    try await clock.sleep(until: instant, tolerance: nil)
-                } catch {
-                    return
-                }
-                inbox.post(.timerFired)
-            }
-        )
     }
 }

@@ -55,36 +55,40 @@ public struct PeerSessionConfiguration: Sendable {
 }
 
 /// Callbacks a session makes while it runs. All have empty defaults. Called from the session's task, in order.
+///
+/// They are synchronous and must not block: whatever an asynchronous callback needed would stay in the session
+/// task's memory for the session's whole life (a task keeps its largest allocation), and an idle peer's session
+/// lives for hours (benchmark figure 2b). Work that waits belongs on a task of the observer's own.
 public protocol PeerSessionObserver: Sendable {
     /// A `stayConnected` session is established: the handshake completed and the session was released. Called at
     /// most once; the host publishes what it knows while the session stays open.
-    func sessionSettled(_ version: PeerVersion, handshakeDuration: Duration) async
+    func sessionSettled(_ version: PeerVersion, handshakeDuration: Duration)
     /// The peer's Version arrived (valid or not); called once, before any Verack is sent.
-    func peerVersionReceived(_ version: PeerVersion) async
+    func peerVersionReceived(_ version: PeerVersion)
     /// The handshake completed (the peer's Ready arrived).
-    func handshakeCompleted() async
+    func handshakeCompleted()
     /// An Addresses message arrived; `invalid` entries were skipped.
-    func addressesReceived(_ addresses: [PeerAddress], invalid: Int, from peer: PeerVersion?) async
+    func addressesReceived(_ addresses: [PeerAddress], invalid: Int, from peer: PeerVersion?)
     /// The addresses to put in our Addresses reply to one of the peer's RequestAddresses (at most 1000).
-    func addressesToAdvertise() async -> [PeerAddress]
+    func addressesToAdvertise() -> [PeerAddress]
     /// Whether to send another RequestAddresses after `rounds` answered ones (still bounded by
     /// ``PeerSessionConfiguration/addressRequestRounds``); e.g. false once a round brought nothing new.
-    func shouldRequestMoreAddresses(afterRounds rounds: Int) async -> Bool
+    func shouldRequestMoreAddresses(afterRounds rounds: Int) -> Bool
 }
 
 extension PeerSessionObserver {
     /// Does nothing.
-    public func sessionSettled(_ version: PeerVersion, handshakeDuration: Duration) async {}
+    public func sessionSettled(_ version: PeerVersion, handshakeDuration: Duration) {}
     /// Does nothing.
-    public func peerVersionReceived(_ version: PeerVersion) async {}
+    public func peerVersionReceived(_ version: PeerVersion) {}
     /// Does nothing.
-    public func handshakeCompleted() async {}
+    public func handshakeCompleted() {}
     /// Does nothing.
-    public func addressesReceived(_ addresses: [PeerAddress], invalid: Int, from peer: PeerVersion?) async {}
+    public func addressesReceived(_ addresses: [PeerAddress], invalid: Int, from peer: PeerVersion?) {}
     /// Advertises nothing (an empty Addresses reply, which nodes accept).
-    public func addressesToAdvertise() async -> [PeerAddress] { [] }
+    public func addressesToAdvertise() -> [PeerAddress] { [] }
     /// Always true: the configured number of rounds is sent.
-    public func shouldRequestMoreAddresses(afterRounds rounds: Int) async -> Bool { true }
+    public func shouldRequestMoreAddresses(afterRounds rounds: Int) -> Bool { true }
 }
 
 /// An observer that ignores everything.

@@ -207,18 +207,13 @@ private final class InboundPeer: PeerSessionObserver {
         self.harvest = harvest
     }
 
-    func peerVersionReceived(_ version: PeerVersion) async {
+    func peerVersionReceived(_ version: PeerVersion) {
         versionSink.yield(version)
         versionSink.finish()
     }
 
-    func sessionSettled(_ version: PeerVersion, handshakeDuration: Duration) async {
-        // The release that settles the session comes after the label, so the label is there: no wait, and
-        // nothing of this stays in the session's task memory.
-        publishSettled(version, handshakeDuration: handshakeDuration)
-    }
-
-    private func publishSettled(_ version: PeerVersion, handshakeDuration: Duration) {
+    func sessionSettled(_ version: PeerVersion, handshakeDuration: Duration) {
+        // The release that settles the session comes after the label, so the label is there.
         var record = record
         record.peerVersion = version
         record.handshakeOutcome = "completed"
@@ -228,12 +223,12 @@ private final class InboundPeer: PeerSessionObserver {
         events.publish(record.event())
     }
 
-    func addressesReceived(_ addresses: [PeerAddress], invalid: Int, from peer: PeerVersion?) async {
+    func addressesReceived(_ addresses: [PeerAddress], invalid: Int, from peer: PeerVersion?) {
         metrics.addressesGossiped(addresses.count)
         harvest?.received(addresses, from: peer)
     }
 
-    func shouldRequestMoreAddresses(afterRounds rounds: Int) async -> Bool {
+    func shouldRequestMoreAddresses(afterRounds rounds: Int) -> Bool {
         harvest?.rounds.wantsAnotherRound ?? true
     }
 }

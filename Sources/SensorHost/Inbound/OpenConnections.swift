@@ -17,9 +17,7 @@ final class OpenConnections: Sendable {
     private struct Connection {
         var channel: any Channel
         var openStreams = 0
-        /// Bumped whenever the connection becomes idle, so an older idle timer knows it is stale.
-        var idleGeneration = 0
-        /// The pending idle close, cancelled when the connection closes (it holds the channel).
+        /// The pending idle close: cancelled when a stream opens or the connection closes (it holds the channel).
         var idleClose: Scheduled<Void>?
     }
 
@@ -57,44 +55,41 @@ final class OpenConnections: Sendable {
         }
     }
 
-    /// A stream opened on one of the connections (called on the connection's event loop).
+    /// A stream opened on one of the connections (called on the connection's event loop): it is no longer idle.
     func streamOpened(_ stream: any Channel) {
         guard let connection = stream.parent else { return }
         let id = ObjectIdentifier(connection)
-        state.withLock { state in
+        let idleClose = state.withLock { state -> Scheduled<Void>? in
             state.connections[id]?.openStreams += 1
+            defer { state.connections[id]?.idleClose = nil }
+            return state.connections[id]?.idleClose
         }
+        idleClose?.cancel()
         stream.closeFuture.whenComplete { [self] _ in
             streamClosed(on: connection)
         }
     }
 
+    /// The last open stream of a connection closed: it is closed after `idleTimeout` unless a stream opens first.
     private func streamClosed(on connection: any Channel) {
         let id = ObjectIdentifier(connection)
-        let generation = state.withLock { state -> Int? in
-            guard var entry = state.connections[id] else { return nil }
-            entry.openStreams -= 1
-            guard entry.openStreams == 0 else {
-                state.connections[id] = entry
-                return nil
-            }
-            entry.idleGeneration += 1
-            state.connections[id] = entry
-            return entry.idleGeneration
+        let idle = state.withLock { state -> Bool in
+            guard state.connections[id] != nil else { return false }
+            state.connections[id]?.openStreams -= 1
+            return state.connections[id]?.openStreams == 0
         }
-        guard let generation else { return }
+        guard idle else { return }
         let idleClose = connection.eventLoop.scheduleTask(in: idleTimeout) { [self] in
-            let idle = state.withLock { state in
-                state.connections[id].map { $0.openStreams == 0 && $0.idleGeneration == generation } ?? false
-            }
-            if idle { connection.close(promise: nil) }
+            let stillIdle = state.withLock { $0.connections[id]?.openStreams == 0 }
+            if stillIdle { connection.close(promise: nil) }
         }
-        let stale = state.withLock { state -> Scheduled<Void>? in
-            guard state.connections[id] != nil else { return idleClose }  // closed meanwhile
-            defer { state.connections[id]?.idleClose = idleClose }
-            return state.connections[id]?.idleClose
+        // Kept only while the connection is still open and idle; otherwise it was closed or a stream opened since.
+        let kept = state.withLock { state -> Bool in
+            guard state.connections[id]?.openStreams == 0, state.connections[id]?.idleClose == nil else { return false }
+            state.connections[id]?.idleClose = idleClose
+            return true
         }
-        stale?.cancel()
+        if !kept { idleClose.cancel() }
     }
 
     /// Closes every open connection, and every one added from now on.

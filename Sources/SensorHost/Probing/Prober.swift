@@ -231,7 +231,7 @@ private final class ProbeObserver: PeerSessionObserver {
     /// When the node's Version arrived, if it came.
     var versionArrival: ContinuousClock.Instant? { arrival.withLock { $0 } }
 
-    func peerVersionReceived(_ version: PeerVersion) async {
+    func peerVersionReceived(_ version: PeerVersion) {
         let now = ContinuousClock.now
         arrival.withLock { $0 = now }
         onVersion(version)

@@ -77,7 +77,7 @@ private func emulateNode(
 private struct Reporter: PeerSessionObserver {
     let received: AsyncStream<PeerVersion>.Continuation
 
-    func peerVersionReceived(_ version: PeerVersion) async {
+    func peerVersionReceived(_ version: PeerVersion) {
         received.yield(version)
     }
 }
