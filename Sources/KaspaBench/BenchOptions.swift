@@ -1,5 +1,5 @@
 /// The command line of `kaspa-bench`: `[baseline-server [--stack STACK]] [--figures 1,2,3,4] [--peers N]
-/// [--seconds S] [--events N] [--probes N] [--concurrency N]`, or `churn --target HOST:PORT --sessions N`
+/// [--seconds S] [--events N] [--pipeline a,b,c] [--probes N] [--concurrency N]`, or `churn --target HOST:PORT --sessions N`
 /// and `hold --target HOST:PORT --peers N --seconds S` (short or idle sessions against a running sensor, e.g. one
 /// started under a heap profiler).
 struct BenchOptions {
@@ -25,6 +25,9 @@ struct BenchOptions {
     var concurrency = 32
     /// Events per pipeline measurement (figure 3).
     var events = 200_000
+    /// Which parts of figure 3 to measure (`a` SQLiteSink, `b` HTTPExport, `c` the ceiling): one part alone, to
+    /// profile it or to repeat it back to back.
+    var pipelineParts: Set<Character> = ["a", "b", "c"]
     /// Simultaneous probes (figure 4).
     var probes = 1_000
 
@@ -58,6 +61,9 @@ struct BenchOptions {
             case "--concurrency": concurrency = try Self.number(value, argument)
             case "--events": events = try Self.number(value, argument)
             case "--probes": probes = try Self.number(value, argument)
+            case "--pipeline":
+                pipelineParts = Set(value.filter { "abc".contains($0) })
+                guard !pipelineParts.isEmpty else { throw UsageError(description: "--pipeline takes a, b and/or c") }
             case "--sessions": sessions = try Self.number(value, argument)
             case "--target": target = value
             case "--stack":

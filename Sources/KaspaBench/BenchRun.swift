@@ -196,14 +196,16 @@ struct BenchRun {
 
     private func pipeline() async throws {
         let benchmark = PipelineBenchmark(events: options.events)
-        for journal in [false, true] {
+        let parts = options.pipelineParts
+        for journal in [false, true] where parts.contains("a") {
             let result = try await benchmark.run(sink: .sqlite, journal: journal)
             recordPipeline("3a", "SQLiteSink", result, journal: journal, target: 100_000)
         }
-        for journal in [false, true] {
+        for journal in [false, true] where parts.contains("c") {
             let result = try await benchmark.run(sink: .discard, journal: journal)
             recordPipeline("3c", "pipeline ceiling (JSONLinesSink to /dev/null)", result, journal: journal, target: nil)
         }
+        guard parts.contains("b") else { return }
         // HTTPExport keeps no events of its own since ABI 1.2 (the host's journal is its buffer), so it runs with
         // the journal only: figure 3b-journal.
         let receiver = try EventCountingReceiver()

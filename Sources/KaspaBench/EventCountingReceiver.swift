@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 import TestSupport
 
@@ -30,19 +31,30 @@ final class EventCountingReceiver: Sendable {
     /// Stops serving.
     func stop() { server.stop() }
 
-    private static func countEvents(_ body: [UInt8]) -> Int {
+    /// Counts `"event_id":`, finding each candidate quote with libc's vectorised `memchr`: the receiver shares
+    /// the machine's two cores with the sensor, and a byte-at-a-time scan of every 200 KB body cost about as much
+    /// CPU as the sink's own HTTP work (a quarter of the sink thread's time in a profile, all of it while the sink
+    /// waited for the answer).
+    static func countEvents(_ body: [UInt8]) -> Int {
         let needle = Array(#""event_id":"#.utf8)
-        var count = 0
-        var index = 0
-        while index + needle.count <= body.count {
-            if body[index] == needle[0] && body[index..<index + needle.count].elementsEqual(needle) {
-                count += 1
-                index += needle.count
-            } else {
-                index += 1
+        return body.withUnsafeBytes { haystack in
+            needle.withUnsafeBytes { pattern in
+                guard let base = haystack.baseAddress, let wanted = pattern.baseAddress else { return 0 }
+                let end = base + haystack.count
+                var count = 0
+                var cursor = base
+                while end - cursor >= pattern.count, let quote = memchr(cursor, Int32(pattern[0]), end - cursor) {
+                    let candidate = UnsafeRawPointer(quote)
+                    if end - candidate >= pattern.count && memcmp(candidate, wanted, pattern.count) == 0 {
+                        count += 1
+                        cursor = candidate + pattern.count
+                    } else {
+                        cursor = candidate + 1
+                    }
+                }
+                return count
             }
         }
-        return count
     }
 }
 
