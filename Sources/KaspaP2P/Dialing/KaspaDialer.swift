@@ -185,12 +185,14 @@ public struct KaspaDialer: Sendable {
             var configuration = configuration
             configuration.closeWait = closeWait
             let session = PeerSession(local: local, configuration: configuration, observer: observer)
+            let timerLoop = eventLoopGroup.next()
             // An outbound session waits for no probe of its own: it closes once the exchange and linger are over.
             session.release()
             return try await p2p.messageStream(request: request, options: options) { response in
                 await session.run(
                     inbound: response.messages,
-                    writer: MessageWriter({ message in continuation.yield(message) }, finish: { continuation.finish() })
+                    writer: MessageWriter({ message in continuation.yield(message) }, finish: { continuation.finish() }),
+                    timerLoop: timerLoop
                 )
             }
         }
