@@ -186,14 +186,11 @@ public struct KaspaDialer: Sendable {
             configuration.closeWait = closeWait
             let session = PeerSession(local: local, configuration: configuration, observer: observer)
             let timerLoop = eventLoopGroup.next()
+            let writer = MessageWriter({ message in continuation.yield(message) }, finish: { continuation.finish() })
             // An outbound session waits for no probe of its own: it closes once the exchange and linger are over.
             session.release()
             return try await p2p.messageStream(request: request, options: options) { response in
-                await session.run(
-                    inbound: response.messages,
-                    writer: MessageWriter({ message in continuation.yield(message) }, finish: { continuation.finish() }),
-                    timerLoop: timerLoop
-                )
+                await session.run(inbound: response.messages, writer: writer, timerLoop: timerLoop)
             }
         }
     }
