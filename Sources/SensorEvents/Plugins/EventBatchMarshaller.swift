@@ -146,53 +146,82 @@ private struct Buffers {
     mutating func layOut(_ batch: ArraySlice<QueuedEvent>, includeJSON: Bool) {
         events.removeAll(keepingCapacity: true)
         fields.removeAll(keepingCapacity: true)
-        bytes.removeAll(keepingCapacity: true)
         eventOffsets.removeAll(keepingCapacity: true)
         fieldOffsets.removeAll(keepingCapacity: true)
-        bytes.append(0)
+        // The arena is moved to a local while it is written, so the writer closure can append to the other buffers.
+        var arena: [UInt8] = []
+        swap(&arena, &bytes)
+        defer { swap(&arena, &bytes) }
+        arena.removeAll(keepingCapacity: true)
+        arena.append(0)
         for queued in batch {
-            let event = queued.event
-            let kind = append(event.kind.rawValue)
-            let eventID = bytes.count
-            JSONWriter.uuid(event.eventID, into: &bytes)
-            bytes.append(0)
-            let sensorID = append(event.sensorID)
-            // Without JSON, `json` points at the empty string at offset 0.
-            var json = 0
-            var jsonLength = 0
-            if includeJSON {
-                json = bytes.count
-                event.appendJSON(to: &bytes)
-                jsonLength = bytes.count - json
-                bytes.append(0)
+            let first = arena.count
+            let bound = Self.arenaBound(of: queued.event, includeJSON: includeJSON)
+            JSONByteWriter.append(to: &arena, reserving: bound) {
+                layOut(queued, at: first, includeJSON: includeJSON, into: &$0)
             }
-            eventOffsets.append(kind.offset)
-            eventOffsets.append(eventID)
-            eventOffsets.append(sensorID.offset)
-            eventOffsets.append(json)
-            eventOffsets.append(fields.count)
-            for field in event.fields {
-                appendField(field)
-            }
-            events.append(
-                sensor_event(
-                    struct_size: sensor_event_struct_size(),
-                    schema_version: event.schemaVersion,
-                    sequence: queued.sequence,
-                    time_unix_micros: event.timeUnixMicros,
-                    kind: sensor_str(ptr: nil, len: kind.length),
-                    event_id: sensor_str(ptr: nil, len: 36),
-                    sensor_id: sensor_str(ptr: nil, len: sensorID.length),
-                    json: sensor_str(ptr: nil, len: jsonLength),
-                    fields: nil,
-                    field_count: event.fields.count
-                )
-            )
         }
     }
 
-    private mutating func appendField(_ field: EventField) {
-        let name = append(field.name)
+    /// The most arena bytes ``layOut(_:at:includeJSON:into:)`` writes for `event`: its strings, each with a NUL.
+    private static func arenaBound(of event: SensorEvent, includeJSON: Bool) -> Int {
+        var bound = event.kind.rawValue.utf8.count + 37 + event.sensorID.utf8.count + 2
+        if includeJSON { bound += event.jsonBound + 1 }
+        for field in event.fields {
+            bound += field.name.utf8.count + 1
+            if case .text(let text) = field.value { bound += text.utf8.count + 1 }
+        }
+        return bound
+    }
+
+    /// Writes one event's strings into the arena (which holds `first` bytes before them) and appends its
+    /// `sensor_event`, `sensor_field`s and arena offsets.
+    private mutating func layOut(
+        _ queued: QueuedEvent,
+        at first: Int,
+        includeJSON: Bool,
+        into writer: inout JSONByteWriter
+    ) {
+        let event = queued.event
+        let kind = Self.terminated(event.kind.rawValue, at: first, into: &writer)
+        let eventID = first + writer.count
+        writer.uuid(event.eventID)
+        writer.byte(0)
+        let sensorID = Self.terminated(event.sensorID, at: first, into: &writer)
+        // Without JSON, `json` points at the empty string at offset 0.
+        var json = (offset: 0, length: 0)
+        if includeJSON {
+            json.offset = first + writer.count
+            writer.event(event)
+            json.length = first + writer.count - json.offset
+            writer.byte(0)
+        }
+        eventOffsets.append(kind.offset)
+        eventOffsets.append(eventID)
+        eventOffsets.append(sensorID.offset)
+        eventOffsets.append(json.offset)
+        eventOffsets.append(fields.count)
+        for field in event.fields {
+            appendField(field, at: first, into: &writer)
+        }
+        events.append(
+            sensor_event(
+                struct_size: sensor_event_struct_size(),
+                schema_version: event.schemaVersion,
+                sequence: queued.sequence,
+                time_unix_micros: event.timeUnixMicros,
+                kind: sensor_str(ptr: nil, len: kind.length),
+                event_id: sensor_str(ptr: nil, len: 36),
+                sensor_id: sensor_str(ptr: nil, len: sensorID.length),
+                json: sensor_str(ptr: nil, len: json.length),
+                fields: nil,
+                field_count: event.fields.count
+            )
+        )
+    }
+
+    private mutating func appendField(_ field: EventField, at first: Int, into writer: inout JSONByteWriter) {
+        let name = Self.terminated(field.name, at: first, into: &writer)
         var type = SENSOR_FIELD_NULL
         var integer: Int64 = 0
         var float: Double = 0
@@ -211,7 +240,7 @@ private struct Buffers {
             integer = value ? 1 : 0
         case .text(let value):
             type = SENSOR_FIELD_TEXT
-            text = append(value)
+            text = Self.terminated(value, at: first, into: &writer)
         }
         fieldOffsets.append(name.offset)
         fieldOffsets.append(text.offset)
@@ -227,12 +256,16 @@ private struct Buffers {
         )
     }
 
-    private mutating func append(_ text: String) -> (offset: Int, length: Int) {
-        let offset = bytes.count
-        var text = text
-        text.withUTF8 { bytes.append(contentsOf: $0) }
-        let length = bytes.count - offset
-        bytes.append(0)
+    /// Writes `text` and a NUL; its arena offset and length.
+    private static func terminated(
+        _ text: String,
+        at first: Int,
+        into writer: inout JSONByteWriter
+    ) -> (offset: Int, length: Int) {
+        let offset = first + writer.count
+        writer.unescaped(text)
+        let length = first + writer.count - offset
+        writer.byte(0)
         return (offset, length)
     }
 }
