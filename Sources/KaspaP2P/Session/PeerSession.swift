@@ -202,8 +202,10 @@ private final class Driver<C: Clock<Duration>> {
             return .addresses(Array(observer.addressesToAdvertise().prefix(1000)))
         case .setTimer(let instant):
             alarm.set(instant)
-        case .cancelTimer, .close:
+        case .cancelTimer:
             alarm.cancel()
+        case .close:
+            break  // `perform` stops before it; `finish()` disarms the alarm
         case .reportVersion(let version):
             observer.peerVersionReceived(version)
         case .reportHandshakeCompleted:
