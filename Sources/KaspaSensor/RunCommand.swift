@@ -69,7 +69,8 @@ func loadConfiguration(file: String?, sensorID: String?) throws -> LoadedConfigu
 func makeLogger(level: String) -> Logger {
     let logLevel = Logger.Level(rawValue: level) ?? .info
     LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
+        // Peer strings reach the log: control characters in them are escaped, never written raw.
+        var handler = EscapingLogHandler(StreamLogHandler.standardError(label: label))
         handler.logLevel = logLevel
         return handler
     }

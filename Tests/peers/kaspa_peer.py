@@ -563,7 +563,8 @@ class Session:
         msg = self.wire.version(self.me, user_agent)
         self.sent_version = True
         address = msg.version.address if msg.version.HasField("address") else None
-        await self.send(msg, "version_sent", network=self.me.network,
+        await self.send(msg, "version_sent", network=self.me.network[:256],
+                        network_bytes=len(self.me.network.encode()),
                         protocol_version=self.me.protocol_version, id=self.me.peer_id,
                         bytes=msg.ByteSize(),
                         address=describe_net_address(address) if address else None,
@@ -868,6 +869,19 @@ async def scenario_flood_invs(session: Session, args) -> None:
     await hold(session, args.hold_seconds)
 
 
+async def scenario_unsolicited_addresses(session: Session, args) -> None:
+    # Addresses nobody asked for (nodes disconnect for them); --count entries, then a Ping
+    # that must still be answered.
+    await handshake(session, args)
+    # After our answer to the other side's request, so that nothing can take it for that answer.
+    await session.expect(lambda: session.addresses_answered >= 1, args.timeout,
+                         "a RequestAddresses to answer first")
+    await session.send(session.wire.addresses(generated_addresses(args.count)),
+                       "unsolicited_addresses_sent", count=args.count)
+    await ping_and_expect_pong(session, args.timeout)
+    await hold(session, args.hold_seconds)
+
+
 SCENARIOS: dict[str, Callable[[Session, argparse.Namespace], Awaitable[None]]] = {
     "node": scenario_node,
     "wrong-network": scenario_node,
@@ -876,6 +890,7 @@ SCENARIOS: dict[str, Callable[[Session, argparse.Namespace], Awaitable[None]]] =
     "oversized": scenario_oversized,
     "unknown-payload": scenario_unknown_payload,
     "flood-invs": scenario_flood_invs,
+    "unsolicited-addresses": scenario_unsolicited_addresses,
 }
 
 
@@ -928,7 +943,11 @@ async def close_call(session: Session, call, args) -> None:
 
 
 def identity_from_args(args, default_network: str) -> LocalIdentity:
-    return LocalIdentity(network=args.network or default_network,
+    network = args.network or default_network
+    if args.network_pad_bytes:
+        # A hostile Version: the network name grows by a newline and N more bytes.
+        network += "\n" + "x" * (args.network_pad_bytes - 1)
+    return LocalIdentity(network=network,
                          protocol_version=args.protocol_version,
                          user_agent=args.user_agent,
                          peer_id=args.id_hex if args.id_hex is not None else uuid.uuid4().bytes,
@@ -945,7 +964,7 @@ async def dial_and_run(args, wire: Wire, report: Reporter, target: str,
         # unknown-payload scenarios can use the very same method as valid traffic.
         call = channel.stream_stream(METHOD)()
         session = Session(wire, ClientTransport(call), me, report,
-                          SessionPolicy(addresses=args.addresses), gzip=not args.no_gzip)
+                          SessionPolicy(addresses=address_entries(args)), gzip=not args.no_gzip)
         if peers is not None:
             peers.add(session, target_ip(target))
         error = None
@@ -1117,7 +1136,7 @@ class NodeServer:
             report.emit("probe_accepted", peer=peer, **describe_version(version))
             duplicate = self.peers is not None and self.peers.has(version.id, peer_ip)
             return judge_version(version, self.me, self.args.reject_after_version, duplicate)
-        return SessionPolicy(judge_version=judge, addresses=self.args.addresses,
+        return SessionPolicy(judge_version=judge, addresses=address_entries(self.args),
                              close_on_violation=True)
 
     async def _serve(self, session: Session) -> None:
@@ -1472,6 +1491,17 @@ def address_list_arg(text: str) -> list[tuple[str, int]]:
     return [host_port_arg(item) for item in text.split(",") if item.strip()]
 
 
+def generated_addresses(count: int) -> list[tuple[str, int]]:
+    """`count` distinct documentation-prefix addresses (never routable, never dialed)."""
+    prefixes = ("198.51.100", "203.0.113")
+    return [(f"{prefixes[(n // 254) % 2]}.{n % 254 + 1}", 1024 + n // 508) for n in range(count)]
+
+
+def address_entries(args) -> list[tuple[str, int]]:
+    """What we answer every RequestAddresses with."""
+    return generated_addresses(args.address_count) if args.address_count else args.addresses
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -1490,6 +1520,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="set Version.address (omitted by default); 4 bytes for IPv4, 16 for "
                    "IPv6 incl. [::ffff:a.b.c.d]; the no-address forms 0.0.0.0:0, [::]:0 and "
                    "[::ffff:0.0.0.0]:0 are sent as given")
+    v.add_argument("--network-pad-bytes", type=int, default=0, metavar="N",
+                   help="append a newline and N-1 more bytes to Version.network (hostile-peer tests)")
+    v.add_argument("--address-count", type=int, default=0, metavar="N",
+                   help="answer every RequestAddresses with N generated entries (198.51.100.0/24 and "
+                   "203.0.113.0/24, ports 1024 upwards) instead of --addresses")
     v.add_argument("--addresses", type=address_list_arg, default=[], metavar="IP:PORT,...",
                    help="entries of our Addresses replies to every RequestAddresses (sent as "
                    "given: '[::ffff:1.2.3.4]:16111' goes out as 16 bytes, port 0 as 0)")
@@ -1547,7 +1582,7 @@ def build_parser() -> argparse.ArgumentParser:
     client.add_argument("--size-mb", type=int, default=5, help="oversized: message size")
     client.add_argument("--expect", choices=("close", "accept"), default="close",
                         help="oversized: whether the peer should drop or accept the message")
-    client.add_argument("--count", type=int, default=1000, help="flood-invs: number of invs")
+    client.add_argument("--count", type=int, default=1000, help="flood-invs: number of invs; unsolicited-addresses: entries")
 
     server = sub.add_parser("server", parents=[version, acceptor], help="accept dials like a node")
     server.add_argument("--listen", required=True, action="append", metavar="HOST:PORT",

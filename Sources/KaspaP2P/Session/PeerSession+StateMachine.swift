@@ -101,7 +101,12 @@ where Instant.Duration == Duration {
         var addressesReceived = 0
         var unknownPayloads = 0
         var drainedBeforeReady = 0
+        var unsolicitedAddresses = 0
     }
+
+    /// The most entries an Addresses message may carry: rusty-kaspa's limit on what it receives (more is a
+    /// protocol error that ends the session there too).
+    public static var maxAddressesPerMessage: Int { 2500 }
 
     /// Creates a machine for a session that speaks for `local`.
     public init(local: LocalVersion, configuration: PeerSessionConfiguration, startedAt: Instant) {
@@ -290,6 +295,7 @@ where Instant.Duration == Duration {
             addressesSent: counters.addressesSent,
             addressesReceived: counters.addressesReceived,
             unknownPayloads: counters.unknownPayloads + counters.drainedBeforeReady,
+            unsolicitedAddresses: counters.unsolicitedAddresses,
             settled: settled
         )
     }
@@ -397,6 +403,20 @@ where Instant.Duration == Duration {
             state = .established(phase, exchange)
             return [.answerAddressRequest]
         case .addresses(let list):
+            let count = list.addressList.count
+            guard count <= Self.maxAddressesPerMessage else {
+                // Nodes treat more as a protocol error and disconnect; so does the sensor (nothing is stored).
+                return close(
+                    DisconnectReason(
+                        "protocol_error",
+                        "Addresses with \(count) entries, more than \(Self.maxAddressesPerMessage)"),
+                    at: now)
+            }
+            guard exchange.requested > exchange.answered else {
+                // Unsolicited: nothing of ours asked for it. Counted and ignored, never stored.
+                counters.unsolicitedAddresses += 1
+                return []
+            }
             var valid: [PeerAddress] = []
             var invalid = 0
             for entry in list.addressList {

@@ -20,6 +20,8 @@ public struct SessionReport: Sendable {
     public var addressesReceived: Int
     /// Envelopes whose payload this build does not know (drained).
     public var unknownPayloads: Int
+    /// Addresses messages that answered no RequestAddresses of ours (counted, their entries ignored).
+    public var unsolicitedAddresses: Int = 0
     /// A `stayConnected` session was settled (``PeerSessionObserver/sessionSettled(_:handshakeDuration:)`` ran).
     public var settled: Bool
 

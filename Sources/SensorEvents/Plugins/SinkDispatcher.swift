@@ -179,6 +179,8 @@ public final class SinkDispatcher: Service, Sendable {
     /// second per sink. Assigns the event's `sequence`, which every sink sees strictly increasing. After shutdown
     /// has begun, events are dropped.
     public func publish(_ event: SensorEvent) {
+        // What the journal can hold, so that live delivery and replay see the same event.
+        let event = JournalRecord.bounded(event)
         var reports: [(SinkWorker, Int)]?
         let accepted = state.withLock { state -> Bool in
             guard state.isAccepting else { return false }

@@ -146,6 +146,8 @@ public final class InboundConnectionHandler: Sendable {
         record.probe = label
         record.apply(report)
         metrics.handshakeFinished(outcome: report.handshakeOutcome, duration: report.handshakeDuration)
+        metrics.unsolicitedAddresses(report.unsolicitedAddresses)
+        if report.disconnectReason.code == "protocol_error" { metrics.protocolError() }
         var logger = logger
         logger[metadataKey: "peer"] = "\(record.remote?.description ?? record.remoteDescription)"
         logger.info(

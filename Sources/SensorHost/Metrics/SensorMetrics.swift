@@ -136,6 +136,17 @@ public final class SensorMetrics: Sendable {
         addressesReceived.increment(by: count)
     }
 
+    /// A peer sent `count` Addresses messages that answered no request of ours (their entries were ignored).
+    func unsolicitedAddresses(_ count: Int) {
+        guard count > 0 else { return }
+        CoreMetrics.Counter(label: "sensor_unsolicited_addresses_total", factory: factory).increment(by: count)
+    }
+
+    /// A session ended because its peer broke a rule of the protocol (`protocol_error` disconnects).
+    func protocolError() {
+        CoreMetrics.Counter(label: "sensor_protocol_errors_total", factory: factory).increment()
+    }
+
     /// The Prometheus text exposition of every metric.
     public func render() -> [UInt8] {
         var buffer: [UInt8] = []

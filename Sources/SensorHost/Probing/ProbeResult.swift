@@ -88,9 +88,9 @@ public struct ProbeRequest: Sendable, Hashable {
 
     /// Why this peer cannot be probed at all, or `nil`: without a 16-byte id there is nothing to verify.
     var refusal: ProbeResult? {
-        guard peerVersion.id.count == 16 else {
+        guard peerVersion.idByteCount == PeerVersion.idBytes else {
             return .notDialed(
-                "no_peer_id", "its Version carries a \(peerVersion.id.count)-byte id, not 16: nothing to verify",
+                "no_peer_id", "its Version carries a \(peerVersion.idByteCount)-byte id, not 16: nothing to verify",
                 target: nil)
         }
         return nil
