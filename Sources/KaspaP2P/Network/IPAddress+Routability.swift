@@ -33,3 +33,13 @@ extension IPAddress {
         }
     }
 }
+
+extension IPAddress {
+    /// True for 127.0.0.0/8 and `::1` (and IPv4-mapped loopback).
+    public var isLoopback: Bool {
+        switch canonical {
+        case .v4(let a, _, _, _): a == 127
+        case .v6(let bytes): bytes[0..<15].allSatisfy { $0 == 0 } && bytes[15] == 1
+        }
+    }
+}

@@ -83,6 +83,10 @@ public final class SensorApplication: Sendable {
         self.addressRecorder = addressRecorder
         self.announcement = Self.makeAnnouncement(
             loaded: loaded, userAgent: userAgent, recorder: addressRecorder, logger: logger)
+        // Attempts that never became a session (silent, refused, over capacity): summarised per source.
+        let attempts = ConnectionAttemptLog(
+            sensorID: configuration.sensor.sensorID, network: configuration.network.networkType,
+            interval: .seconds(configuration.network.attemptSummarySeconds), events: dispatcher, metrics: metrics)
         let handler = InboundConnectionHandler(
             configuration: configuration,
             prober: prober,
@@ -90,7 +94,8 @@ public final class SensorApplication: Sendable {
             metrics: metrics,
             logger: logger,
             userAgent: userAgent,
-            addressRecorder: addressRecorder
+            addressRecorder: addressRecorder,
+            attempts: attempts
         )
         let listenAddresses = configuration.network.listenAddresses.compactMap { PeerAddress($0) }
         self.p2pServer = P2PServer(
@@ -99,10 +104,8 @@ public final class SensorApplication: Sendable {
             maxMessageBytes: configuration.network.maxMessageBytes,
             silentConnectionTimeout: .milliseconds(configuration.handshake.versionTimeoutMilliseconds),
             metrics: metrics,
-            attempts: ConnectionAttemptLog(
-                sensorID: configuration.sensor.sensorID, network: configuration.network.networkType,
-                interval: .seconds(configuration.network.attemptSummarySeconds), events: dispatcher,
-                metrics: metrics),
+            limits: configuration.limits,
+            attempts: attempts,
             logger: logger
         )
         if configuration.metrics.enabled, let address = PeerAddress(configuration.metrics.address) {

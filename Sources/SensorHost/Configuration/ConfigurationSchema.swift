@@ -24,11 +24,32 @@ struct ConfigurationKey: Sendable {
 enum ConfigurationSchema {
     static let sections = [
         "sensor", "network", "handshake", "session", "probing", "export", "database", "metrics", "plugins",
-        "announce",
+        "announce", "limits",
     ]
 
     static let keys: [ConfigurationKey] =
-        networkKeys + sensorKeys + handshakeKeys + sessionKeys + probingKeys + otherKeys + announceKeys
+        networkKeys + sensorKeys + handshakeKeys + sessionKeys + probingKeys + otherKeys + announceKeys + limitsKeys
+
+    private static let limitsKeys: [ConfigurationKey] = [
+        integerKey(
+            "limits", "max_connections_per_ip",
+            "TCP connections one IPv4 address or IPv6 /64 may hold; more are closed at accept and counted.",
+            1...1_000_000, \.limits.maxConnectionsPerIP),
+        integerKey(
+            "limits", "max_connections_per_prefix",
+            "TCP connections one IPv4 /24 or IPv6 /48 may hold; more are closed at accept and counted.",
+            1...1_000_000, \.limits.maxConnectionsPerPrefix),
+        integerKey(
+            "limits", "max_streams_per_ip", "MessageStreams one IPv4 address or IPv6 /64 may hold; more are reset.",
+            1...1_000_000, \.limits.maxStreamsPerIP),
+        integerKey(
+            "limits", "max_streams_per_prefix", "MessageStreams one IPv4 /24 or IPv6 /48 may hold; more are reset.",
+            1...1_000_000, \.limits.maxStreamsPerPrefix),
+        booleanKey(
+            "limits", "exempt_loopback",
+            "Do not limit loopback sources (a local proxy, benchmarks and tests connect from there).",
+            \.limits.exemptLoopback),
+    ]
 
     static func key(section: String, name: String) -> ConfigurationKey? {
         keys.first { $0.section == section && $0.name == name }

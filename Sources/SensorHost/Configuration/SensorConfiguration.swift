@@ -24,9 +24,31 @@ public struct SensorConfiguration: Sendable {
     public var plugins = Plugins()
     /// `[announce]`: self-announcement to known nodes (off by default).
     public var announce = Announce()
+    /// `[limits]`: what one source may hold of the sensor.
+    public var limits = Limits()
 
     /// The defaults.
     public init() {}
+
+    /// `[limits]`: per-source bounds on the P2P listener, so that one address or one network cannot take every
+    /// slot. A source is an IPv4 address or an IPv6 /64 (one host's usual allocation); its prefix is the IPv4 /24
+    /// or the IPv6 /48 around it. IPv4-mapped IPv6 addresses count as IPv4.
+    public struct Limits: Sendable {
+        /// TCP connections one source may hold, counted from accept.
+        public var maxConnectionsPerIP = 4
+        /// TCP connections one prefix may hold.
+        public var maxConnectionsPerPrefix = 32
+        /// `MessageStream`s one source may hold (over all its connections).
+        public var maxStreamsPerIP = 8
+        /// `MessageStream`s one prefix may hold.
+        public var maxStreamsPerPrefix = 64
+        /// Loopback sources (127.0.0.0/8, ::1) are not limited: a local reverse proxy, the benchmarks and the test
+        /// peers all connect from there.
+        public var exemptLoopback = true
+
+        /// The defaults.
+        public init() {}
+    }
 
     /// `[sensor]`.
     public struct Sensor: Sendable {

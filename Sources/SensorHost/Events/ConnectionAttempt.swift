@@ -13,6 +13,29 @@ public struct ConnectionAttempt: Sendable {
         case notHTTP2 = "not_http2"
         /// Spoke HTTP/2 but opened no stream before it closed or was closed.
         case noGRPCStream = "no_grpc_stream"
+        /// Closed at accept: its source or prefix already held as many connections as `[limits]` allows.
+        case refusedAtAccept = "refused_source_limit"
+        /// A stream reset when it opened: over the per-connection, per-source or per-prefix stream limit.
+        case streamRefused = "stream_refused"
+        /// A stream turned away with a Reject: `[network] max_inbound` peers were already connected.
+        case overCapacity = "over_capacity"
+
+        /// True for the kinds that opened no stream by their own doing (the sensor refused none of them).
+        public var openedNoStream: Bool {
+            switch self {
+            case .silentTCP, .notHTTP2, .noGRPCStream: true
+            case .refusedAtAccept, .streamRefused, .overCapacity: false
+            }
+        }
+
+        /// The `disconnect_reason` of one such attempt.
+        func disconnectReason(closedBySensor: Bool) -> String {
+            switch self {
+            case .silentTCP, .notHTTP2, .noGRPCStream: closedBySensor ? "silent_timeout" : "closed_by_peer"
+            case .refusedAtAccept, .streamRefused: "refused_by_sensor"
+            case .overCapacity: "over_capacity"
+            }
+        }
     }
 
     /// What it did.
@@ -34,10 +57,7 @@ public struct ConnectionAttempt: Sendable {
 
     /// The source a flood is summarised by: the IPv4 address, or the IPv6 /64 (one host's usual allocation).
     public var source: String {
-        guard let ip = remote?.ip else { return "unknown" }
-        guard case .v6(let bytes) = ip else { return ip.description }
-        let prefix = IPAddress.v6(Array(bytes.prefix(8)) + Array(repeating: 0, count: 8))
-        return "\(prefix)/64"
+        remote.map { SourceKey.source(of: $0.ip).description } ?? "unknown"
     }
 
     /// The `connection` event of this one attempt.
@@ -47,7 +67,7 @@ public struct ConnectionAttempt: Sendable {
             fields: Self.fields(
                 network: network, local: local, remoteIP: remote?.ip.description ?? "unknown", remotePort: remote?.port,
                 kind: kind, detail: detail, connectedAtMicros: connectedAtMicros, lastAtMicros: connectedAtMicros,
-                duration: duration, disconnect: closedBySensor ? "silent_timeout" : "closed_by_peer",
+                duration: duration, disconnect: kind.disconnectReason(closedBySensor: closedBySensor),
                 firstBytes: firstBytes.description, count: 1))
     }
 
@@ -60,10 +80,16 @@ public struct ConnectionAttempt: Sendable {
             kind: .connection, sensorID: sensorID, timeUnixMicros: SensorEvent.nowUnixMicros(),
             fields: fields(
                 network: network, local: nil, remoteIP: source, remotePort: nil, kind: kind,
-                detail: "\(count) more connections of this kind from \(source), summarised (one event per source and "
+                detail: "\(count) more attempts of this kind from \(source), summarised (one event per source and "
                     + "interval)",
                 connectedAtMicros: firstAtMicros, lastAtMicros: lastAtMicros, duration: nil, disconnect: nil,
                 firstBytes: lastFirstBytes?.description, count: count))
+    }
+
+    private static func probeError(_ kind: Kind) -> String {
+        kind.openedNoStream
+            ? "it opened no gRPC stream and sent no Version: not dialed"
+            : "refused by the sensor before its Version: not dialed"
     }
 
     private static func fields(
@@ -82,7 +108,7 @@ public struct ConnectionAttempt: Sendable {
             EventField("handshake_error", .text(detail)),
             EventField("classification", .text(Classification.unknown.rawValue)),
             EventField("probe_outcome", .text(ProbeOutcome.noPeerVersion)),
-            EventField("probe_error", .text("it opened no gRPC stream and sent no Version: not dialed")),
+            EventField("probe_error", .text(probeError(kind))),
             EventField("session_duration_ms", .float(duration?.milliseconds)),
             EventField("disconnect_reason", .text(disconnect)),
             EventField("session_open", .bool(false)),

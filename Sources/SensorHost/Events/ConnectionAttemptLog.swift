@@ -39,7 +39,9 @@ public final class ConnectionAttemptLog: Sendable {
 
     /// Records one attempt (called on the connection's event loop; never blocks).
     public func record(_ attempt: ConnectionAttempt) {
-        metrics.connectionWithoutStream(attempt.kind.rawValue)
+        if attempt.kind.openedNoStream {
+            metrics.connectionWithoutStream(attempt.kind.rawValue)
+        }
         let key = Key(source: attempt.source, kind: attempt.kind)
         let now = ContinuousClock.now
         let (decision, evicted) = state.withLock { state in

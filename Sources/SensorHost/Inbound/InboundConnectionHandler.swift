@@ -20,8 +20,10 @@ public final class InboundConnectionHandler: Sendable {
     private let logger: Logger
     private let userAgent: String
     private let addressRecorder: AddressRecorder?
+    private let attempts: ConnectionAttemptLog?
 
-    /// Creates a handler; gossiped addresses go to `addressRecorder` when there is one.
+    /// Creates a handler; gossiped addresses go to `addressRecorder` when there is one, peers turned away over
+    /// capacity to `attempts` (summarised per source), or one event each without it.
     public init(
         configuration: SensorConfiguration,
         prober: Prober,
@@ -29,9 +31,11 @@ public final class InboundConnectionHandler: Sendable {
         metrics: SensorMetrics,
         logger: Logger,
         userAgent: String,
-        addressRecorder: AddressRecorder? = nil
+        addressRecorder: AddressRecorder? = nil,
+        attempts: ConnectionAttemptLog? = nil
     ) {
         self.addressRecorder = addressRecorder
+        self.attempts = attempts
         self.configuration = configuration
         self.prober = prober
         self.events = events
@@ -92,9 +96,19 @@ public final class InboundConnectionHandler: Sendable {
 
     private func rejectOverCapacity(remotePeer: String, localPeer: String) {
         metrics.connectionRejectedOverCapacity()
+        let detail = "more than \(configuration.network.maxInbound) inbound peers ([network] max_inbound)"
+        if let attempts {
+            // A flood that finds the sensor full costs two rows per source and interval, not one per attempt.
+            attempts.record(
+                ConnectionAttempt(
+                    kind: .overCapacity, remote: RemotePeerDescription.parse(remotePeer),
+                    local: RemotePeerDescription.parse(localPeer), connectedAtMicros: SensorEvent.nowUnixMicros(),
+                    duration: .zero, firstBytes: FirstBytes(), detail: detail, closedBySensor: true))
+            return
+        }
         var record = record(remotePeer: remotePeer, localPeer: localPeer)
         record.handshakeOutcome = HandshakeFailure.Code.capacity.rawValue
-        record.handshakeError = "more than \(configuration.network.maxInbound) inbound peers ([network] max_inbound)"
+        record.handshakeError = detail
         record.probe = .notDialed("not_probed_over_capacity", "the sensor was at capacity", target: nil)
         record.sessionDuration = .zero
         record.disconnectReason = DisconnectReason("over_capacity")

@@ -55,6 +55,11 @@ final class OpenConnections: Sendable {
         }
     }
 
+    /// The streams open on `connection` now.
+    func openStreams(on connection: any Channel) -> Int {
+        state.withLock { $0.connections[ObjectIdentifier(connection)]?.openStreams ?? 0 }
+    }
+
     /// A stream opened on one of the connections (called on the connection's event loop): it is no longer idle.
     func streamOpened(_ stream: any Channel) {
         guard let connection = stream.parent else { return }

@@ -22,13 +22,14 @@ public final class P2PServer: Service {
 
     /// Creates listeners for `addresses` (not yet bound; ``run()`` binds them). A connection that has no open
     /// stream for `silentConnectionTimeout` (before its first, or after its last) is closed; one that ends without
-    /// ever opening a stream is recorded in `attempts`.
+    /// ever opening a stream is recorded in `attempts`, as are connections and streams refused by `limits`.
     public init(
         addresses: [PeerAddress],
         handler: InboundConnectionHandler,
         maxMessageBytes: Int,
         silentConnectionTimeout: Duration,
         metrics: SensorMetrics,
+        limits: SensorConfiguration.Limits = .init(),
         attempts: ConnectionAttemptLog? = nil,
         shutdownGrace: Duration = .seconds(5),
         logger: Logger
@@ -40,6 +41,10 @@ public final class P2PServer: Service {
         self.addresses = addresses
         let connections = OpenConnections(idleTimeout: TimeAmount(silentConnectionTimeout))
         self.connections = connections
+        // One stream per peer is what nodes open; a few more are tolerated, not hundreds.
+        let admission = ListenerAdmission(
+            limiter: SourceLimiter(limits), connections: connections, metrics: metrics, attempts: attempts,
+            streamsPerConnection: 4, silentConnectionTimeout: TimeAmount(silentConnectionTimeout))
         self.transports = addresses.map { address in
             let socketAddress: GRPCNIOTransportCore.SocketAddress =
                 address.ip.isIPv4
@@ -52,30 +57,14 @@ public final class P2PServer: Service {
                     // Nodes gzip every message they send as clients; our answers go out uncompressed (no zlib
                     // deflate state per peer), which every gRPC peer accepts.
                     config.compression.enabledAlgorithms = .all
-                    config.channelDebuggingCallbacks.onAcceptHTTP2Stream = { stream in
-                        PreStreamWatcher.streamOpened(on: stream)
-                        connections.streamOpened(stream)
-                        return UncompressedAnswers.installOnServerStream(stream)
-                    }
+                    config.channelDebuggingCallbacks.onAcceptHTTP2Stream = admission.acceptStream
                     config.rpc.maxRequestPayloadSize = maxMessageBytes
-                    // One stream per peer is what nodes open; a few more are tolerated, not hundreds.
-                    config.http2.maxConcurrentStreams = 4
+                    config.http2.maxConcurrentStreams = admission.streamsPerConnection
                     // No maxIdleTime: its timer leaks the connection handler (see OpenConnections, which closes
                     // idle connections itself and, after the shutdown grace, all of them).
                     config.connection.maxIdleTime = nil
                     config.connection.maxGraceTime = .seconds(5)
-                    config.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in
-                        metrics.tcpConnectionAccepted()
-                        connections.add(channel)
-                        return channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandler(
-                                PreStreamWatcher(timeout: TimeAmount(silentConnectionTimeout)) { attempt in
-                                    attempts?.record(attempt)
-                                },
-                                position: .first
-                            )
-                        }
-                    }
+                    config.channelDebuggingCallbacks.onAcceptTCPConnection = admission.acceptConnection
                 }
             )
         }

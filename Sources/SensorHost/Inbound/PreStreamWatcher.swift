@@ -45,8 +45,8 @@ final class PreStreamWatcher: ChannelInboundHandler, RemovableChannelHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         connectedAtMicros = SensorEvent.nowUnixMicros()
         connectedAt = .now()
-        remote = context.channel.remoteAddress.flatMap(Self.peerAddress)
-        local = context.channel.localAddress.flatMap(Self.peerAddress)
+        remote = context.channel.remoteAddress.flatMap(PeerAddress.init(socketAddress:))
+        local = context.channel.localAddress.flatMap(PeerAddress.init(socketAddress:))
         let channel = context.channel
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         timer = context.eventLoop.scheduleTask(in: timeout) {
@@ -94,12 +94,5 @@ final class PreStreamWatcher: ChannelInboundHandler, RemovableChannelHandler {
             kind: kind, remote: remote, local: local, connectedAtMicros: connectedAtMicros,
             duration: .nanoseconds((NIODeadline.now() - connectedAt).nanoseconds), firstBytes: firstBytes,
             detail: detail, closedBySensor: closedBySensor)
-    }
-
-    private static func peerAddress(_ address: SocketAddress) -> PeerAddress? {
-        guard let ip = address.ipAddress.flatMap({ IPAddress($0) }), let port = address.port,
-            let port16 = UInt16(exactly: port)
-        else { return nil }
-        return PeerAddress(ip: ip, port: port16)
     }
 }

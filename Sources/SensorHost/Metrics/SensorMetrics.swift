@@ -136,6 +136,20 @@ public final class SensorMetrics: Sendable {
         addressesReceived.increment(by: count)
     }
 
+    /// A TCP connection was closed at accept: its source or prefix (`scope` `ip` or `prefix`) was full.
+    func connectionRefused(scope: String) {
+        CoreMetrics.Counter(
+            label: "sensor_connections_refused_total", dimensions: [("scope", scope)], factory: factory
+        )
+        .increment()
+    }
+
+    /// A stream was reset when it opened: over the limit of its connection, source or prefix (`scope`).
+    func streamRefused(scope: String) {
+        CoreMetrics.Counter(label: "sensor_streams_refused_total", dimensions: [("scope", scope)], factory: factory)
+            .increment()
+    }
+
     /// A peer sent `count` Addresses messages that answered no request of ours (their entries were ignored).
     func unsolicitedAddresses(_ count: Int) {
         guard count > 0 else { return }

@@ -10,6 +10,11 @@ struct PythonPeer {
         return root.appendingPathComponent("peers/kaspa_peer.py").path
     }()
 
+    /// `Tests/peers/edge_client.py`: raw TCP connections and HTTP/2 streams from a chosen loopback source.
+    static let edgeScript: String = {
+        URL(fileURLWithPath: script).deletingLastPathComponent().appendingPathComponent("edge_client.py").path
+    }()
+
     /// One finished run: exit status and the JSON objects it printed.
     struct Run: Sendable {
         var status: Int32
@@ -23,7 +28,8 @@ struct PythonPeer {
     }
 
     /// Runs a client to completion (killed after `limit`).
-    static func run(_ arguments: [String], limit: Duration = .seconds(60)) async throws -> Run {
+    static func run(_ arguments: [String], script: String = script, limit: Duration = .seconds(60)) async throws -> Run
+    {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", script] + arguments

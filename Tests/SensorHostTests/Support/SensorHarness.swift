@@ -108,6 +108,17 @@ struct SensorHarness: Sendable {
         try await PythonPeer.run(["client", "--target", p2p.description] + arguments, limit: limit)
     }
 
+    /// Runs the independent hostile-edge client (`edge_client.py connections|streams`) against this sensor and
+    /// returns its one JSON result.
+    func edgeClient(_ command: String, _ arguments: [String]) async throws -> [String: any Sendable] {
+        let run = try await PythonPeer.run(
+            [command, "--target", p2p.description] + arguments, script: PythonPeer.edgeScript)
+        guard run.status == 0, let result = run.events.last else {
+            throw TestFailure("edge_client.py \(command) failed (\(run.status)): \(run.output)")
+        }
+        return result
+    }
+
     /// An HTTP GET against the metrics endpoint.
     func get(_ path: String) async throws -> (status: Int, body: String) {
         guard let metrics else { throw TestFailure("metrics are disabled") }

@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""Hostile-edge client for kaspa-sensor tests: raw TCP connections and raw HTTP/2 streams.
+
+Independent of the sensor's code (plain sockets and the `h2` library), it opens what a
+flooding or misbehaving source opens and reports, as one JSON line on stdout, what the
+server did with each connection or stream. Loopback sources (any 127.x address) are
+bound explicitly, so one machine can stand for many sources.
+
+  edge_client.py connections --target 127.0.0.1:16111 --source 127.20.0.1 --count 5 \
+      [--preface] [--observe 2]
+      -> {"opened": 5, "closed": 2, "open": 3, "closed_after_ms": [...]}
+  edge_client.py streams --target 127.0.0.1:16111 --source 127.20.0.1 --connections 1 \
+      --count 10 [--observe 3]
+      -> {"accepted": 4, "reset": 6, "unanswered": 0, "per_connection": [[4, 6, 0]]}
+
+`streams` writes everything it will ever send (preface, SETTINGS, all HEADERS) before it
+reads a byte, so the server's SETTINGS is never acknowledged: its stream limit must hold
+before the ACK.
+"""
+
+import argparse
+import json
+import select
+import socket
+import sys
+import time
+
+import h2.config
+import h2.connection
+import h2.events
+
+
+def parse_target(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def open_connection(target: tuple[str, int], source: str) -> socket.socket:
+    family = socket.AF_INET6 if ":" in target[0] else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.bind((source, 0))
+    sock.settimeout(5)
+    sock.connect(target)
+    sock.setblocking(False)
+    return sock
+
+
+def closed_by_server(sock: socket.socket) -> bool:
+    """Drain what is readable; True once the server closed or reset the connection."""
+    while True:
+        try:
+            data = sock.recv(65536)
+        except BlockingIOError:
+            return False
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        if not data:
+            return True
+
+
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+EMPTY_SETTINGS = b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+
+
+def cmd_connections(args) -> dict:
+    target = parse_target(args.target)
+    start = time.monotonic()
+    socks = []
+    for _ in range(args.count):
+        sock = open_connection(target, args.source)
+        if args.preface:
+            sock.sendall(PREFACE + EMPTY_SETTINGS)
+        socks.append(sock)
+    closed_at: dict[int, float] = {}
+    deadline = time.monotonic() + args.observe
+    while time.monotonic() < deadline and len(closed_at) < len(socks):
+        pending = [s for i, s in enumerate(socks) if i not in closed_at]
+        readable, _, _ = select.select(pending, [], [], 0.05)
+        for sock in readable:
+            index = socks.index(sock)
+            if closed_by_server(sock):
+                closed_at[index] = time.monotonic()
+    result = {
+        "opened": len(socks),
+        "closed": len(closed_at),
+        "open": len(socks) - len(closed_at),
+        "closed_after_ms": sorted(round((t - start) * 1000) for t in closed_at.values()),
+    }
+    for sock in socks:
+        sock.close()
+    return result
+
+
+def request_headers(authority: str) -> list[tuple[str, str]]:
+    return [
+        (":method", "POST"),
+        (":scheme", "http"),
+        (":path", "/protowire.P2P/MessageStream"),
+        (":authority", authority),
+        ("content-type", "application/grpc"),
+        ("te", "trailers"),
+        ("grpc-accept-encoding", "identity,gzip"),
+    ]
+
+
+def cmd_streams(args) -> dict:
+    target = parse_target(args.target)
+    connections = []
+    for _ in range(args.connections):
+        sock = open_connection(target, args.source)
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+        conn.initiate_connection()
+        stream_ids = []
+        for _ in range(args.count):
+            stream_id = conn.get_next_available_stream_id()
+            conn.send_headers(stream_id, request_headers(args.target), end_stream=False)
+            stream_ids.append(stream_id)
+        sock.setblocking(True)
+        sock.sendall(conn.data_to_send())  # everything we will ever send, before reading anything
+        sock.setblocking(False)
+        connections.append({"sock": sock, "conn": conn, "streams": stream_ids, "answered": {}, "closed": False})
+    deadline = time.monotonic() + args.observe
+    while time.monotonic() < deadline:
+        pending = [c for c in connections
+                   if not c["closed"] and len(c["answered"]) < len(c["streams"])]
+        if not pending:
+            break
+        readable, _, _ = select.select([c["sock"] for c in pending], [], [], 0.05)
+        for entry in pending:
+            if entry["sock"] not in readable:
+                continue
+            try:
+                data = entry["sock"].recv(65536)
+            except BlockingIOError:
+                continue
+            except ConnectionResetError:
+                data = b""
+            if not data:
+                entry["closed"] = True
+                continue
+            for event in entry["conn"].receive_data(data):
+                if isinstance(event, h2.events.StreamReset):
+                    entry["answered"].setdefault(event.stream_id, "reset")
+                elif isinstance(event, h2.events.ResponseReceived):
+                    entry["answered"].setdefault(event.stream_id, "accepted")
+            entry["conn"].data_to_send()  # discarded: the server's SETTINGS stays unacknowledged
+    per_connection = []
+    for entry in connections:
+        answers = list(entry["answered"].values())
+        accepted, reset = answers.count("accepted"), answers.count("reset")
+        per_connection.append([accepted, reset, len(entry["streams"]) - accepted - reset])
+        entry["sock"].close()
+    return {
+        "accepted": sum(c[0] for c in per_connection),
+        "reset": sum(c[1] for c in per_connection),
+        "unanswered": sum(c[2] for c in per_connection),
+        "per_connection": per_connection,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("connections", "streams"):
+        command = sub.add_parser(name)
+        command.add_argument("--target", required=True, metavar="HOST:PORT")
+        command.add_argument("--source", default="127.0.0.1", help="local address to bind (any 127.x)")
+        command.add_argument("--count", type=int, default=1,
+                             help="connections (connections) or streams per connection (streams)")
+        command.add_argument("--observe", type=float, default=2.0, help="seconds to watch the answers")
+    sub.choices["connections"].add_argument("--preface", action="store_true",
+                                            help="send the HTTP/2 preface and an empty SETTINGS")
+    sub.choices["streams"].add_argument("--connections", type=int, default=1)
+    args = parser.parse_args()
+    if not args.target.startswith(("127.", "[::1]", "localhost")) and not args.target.startswith("198.51.100."):
+        print("refusing a target outside loopback and the lab", file=sys.stderr)
+        return 2
+    result = cmd_connections(args) if args.command == "connections" else cmd_streams(args)
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
