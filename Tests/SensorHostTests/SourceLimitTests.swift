@@ -159,3 +159,73 @@ struct SourceKeyTests {
         #expect(SourceKey.prefix(of: ip).description == prefix)
     }
 }
+
+/// The connection-level bounds: the descriptor budget, the pre-stream deadline whatever a connection sends, and
+/// the metrics endpoint's own connection limit.
+@Suite("Connection budget and deadlines")
+struct ConnectionBudgetTests {
+    static func int(_ value: (any Sendable)?) -> Int? { SourceLimitTests.int(value) }
+
+    @Test("The budget is the open-file limit minus what probes, metrics and storage need; configured lowers it")
+    func budgetArithmetic() {
+        let budget = DescriptorBudget(fileLimit: 4096, dialers: 72, metricsConnections: 16)
+        #expect(budget.reserve == 216 && budget.peerConnections == 3880)
+        #expect(
+            DescriptorBudget(fileLimit: 4096, dialers: 72, metricsConnections: 16, configured: 100).peerConnections
+                == 100)
+        #expect(DescriptorBudget(fileLimit: 200, dialers: 72, metricsConnections: 16).peerConnections == 16)
+    }
+
+    @Test("Over max_tcp_connections (loopback included) connections are closed at accept and counted")
+    func totalConnections() async throws {
+        try await SensorHarness.withSensor(["limits": ["max_tcp_connections": "3"]]) { sensor in
+            let flood = try await sensor.edgeClient(
+                "connections", ["--source", "127.27.0.1", "--count", "5", "--preface", "--observe", "1.5"])
+            #expect(Self.int(flood["open"]) == 3 && Self.int(flood["closed"]) == 2, "\(flood)")
+            let metrics = try await sensor.get("/metrics").body
+            #expect(metrics.contains(#"sensor_connections_refused_total{scope="total"} 2"#), "\(metrics)")
+            // Once the flood has gone, peers are served again.
+            let honest = try await sensor.pythonClient(["--scenario", "node"])
+            #expect(honest.status == 0, "\(honest.output)")
+        }
+    }
+
+    @Test("HEADERS trickled a byte at a time do not keep a connection: it is closed at the pre-stream deadline")
+    func trickledHeaders() async throws {
+        try await SensorHarness.withSensor(["handshake": ["version_timeout_ms": "700"]]) { sensor in
+            let result = try await sensor.edgeClient(
+                "trickle", ["--source", "127.28.0.1", "--interval", "0.1", "--observe", "10"])
+            #expect(result["closed"] as? NSNumber == true, "\(result)")
+            let after = try #require(Self.int(result["closed_after_ms"]), "\(result)")
+            #expect(after < 5000, "\(result)")
+            let row = try #require(try await sensor.waitForRows(where: "handshake_outcome = 'no_grpc_stream'").first)
+            #expect(row["disconnect_reason"] == "silent_timeout")
+        }
+    }
+
+    @Test("The preface and SETTINGS, then silence: closed at the pre-stream deadline")
+    func settingsThenSilence() async throws {
+        try await SensorHarness.withSensor(["handshake": ["version_timeout_ms": "700"]]) { sensor in
+            let result = try await sensor.edgeClient(
+                "connections", ["--source", "127.29.0.1", "--count", "3", "--preface", "--observe", "6"])
+            #expect(Self.int(result["closed"]) == 3, "\(result)")
+        }
+    }
+
+    @Test("The metrics endpoint holds at most max_connections; more are closed, and it answers once they go")
+    func metricsConnectionsBounded() async throws {
+        try await SensorHarness.withSensor(["metrics": ["address": "\"127.0.0.1:0\"", "max_connections": "2"]]) {
+            sensor in
+            let metrics = try #require(sensor.metrics)
+            let flood = try await PythonPeer.run(
+                [
+                    "connections", "--target", metrics.description, "--source", "127.30.0.1", "--count", "4",
+                    "--observe", "1.5",
+                ],
+                script: PythonPeer.edgeScript)
+            let result = try #require(flood.events.last, "\(flood.output)")
+            #expect(Self.int(result["closed"]) == 2 && Self.int(result["open"]) == 2, "\(result)")
+            #expect(try await sensor.get("/metrics").status == 200)
+        }
+    }
+}

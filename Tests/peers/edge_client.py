@@ -12,6 +12,8 @@ bound explicitly, so one machine can stand for many sources.
   edge_client.py streams --target 127.0.0.1:16111 --source 127.20.0.1 --connections 1 \
       --count 10 [--observe 3]
       -> {"accepted": 4, "reset": 6, "unanswered": 0, "per_connection": [[4, 6, 0]]}
+  edge_client.py trickle --target 127.0.0.1:16111 --interval 0.2 [--observe 10]
+      -> {"closed": true, "closed_after_ms": 712, "header_bytes": 93, "sent": 4}
 
 `streams` writes everything it will ever send (preface, SETTINGS, all HEADERS) before it
 reads a byte, so the server's SETTINGS is never acknowledged: its stream limit must hold
@@ -158,10 +160,42 @@ def cmd_streams(args) -> dict:
     }
 
 
+def cmd_trickle(args) -> dict:
+    """One connection: the preface and SETTINGS, then a request's HEADERS one byte per interval."""
+    target = parse_target(args.target)
+    sock = open_connection(target, args.source)
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+    conn.initiate_connection()
+    sock.setblocking(True)
+    sock.sendall(conn.data_to_send())
+    conn.send_headers(conn.get_next_available_stream_id(), request_headers(args.target), end_stream=False)
+    headers = conn.data_to_send()
+    sock.setblocking(False)
+    start = time.monotonic()
+    sent = 0
+    closed = False
+    deadline = start + args.observe
+    while time.monotonic() < deadline and not closed:
+        if sent < len(headers):
+            try:
+                sock.send(headers[sent:sent + 1])
+                sent += 1
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+                break
+        readable, _, _ = select.select([sock], [], [], args.interval)
+        if readable and closed_by_server(sock):
+            closed = True
+    result = {"closed": closed, "closed_after_ms": round((time.monotonic() - start) * 1000) if closed else None,
+              "header_bytes": len(headers), "sent": sent}
+    sock.close()
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("connections", "streams"):
+    for name in ("connections", "streams", "trickle"):
         command = sub.add_parser(name)
         command.add_argument("--target", required=True, metavar="HOST:PORT")
         command.add_argument("--source", default="127.0.0.1", help="local address to bind (any 127.x)")
@@ -171,11 +205,14 @@ def main() -> int:
     sub.choices["connections"].add_argument("--preface", action="store_true",
                                             help="send the HTTP/2 preface and an empty SETTINGS")
     sub.choices["streams"].add_argument("--connections", type=int, default=1)
+    sub.choices["trickle"].add_argument("--interval", type=float, default=0.2,
+                                        help="seconds between two bytes of the HEADERS frame")
     args = parser.parse_args()
     if not args.target.startswith(("127.", "[::1]", "localhost")) and not args.target.startswith("198.51.100."):
         print("refusing a target outside loopback and the lab", file=sys.stderr)
         return 2
-    result = cmd_connections(args) if args.command == "connections" else cmd_streams(args)
+    commands = {"connections": cmd_connections, "streams": cmd_streams, "trickle": cmd_trickle}
+    result = commands[args.command](args)
     print(json.dumps(result), flush=True)
     return 0
 

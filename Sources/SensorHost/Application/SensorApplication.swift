@@ -97,6 +97,17 @@ public final class SensorApplication: Sendable {
             addressRecorder: addressRecorder,
             attempts: attempts
         )
+        let budget = DescriptorBudget(
+            fileLimit: DescriptorBudget.raiseFileLimit(),
+            dialers: configuration.probing.maxConcurrent + configuration.announce.maxPeers,
+            metricsConnections: configuration.metrics.maxConnections,
+            configured: configuration.limits.maxTCPConnections)
+        logger.info(
+            "peer connection budget",
+            metadata: [
+                "max_tcp_connections": "\(budget.peerConnections)", "open_file_limit": "\(budget.fileLimit)",
+                "reserved": "\(budget.reserve)",
+            ])
         let listenAddresses = configuration.network.listenAddresses.compactMap { PeerAddress($0) }
         self.p2pServer = P2PServer(
             addresses: listenAddresses,
@@ -105,6 +116,7 @@ public final class SensorApplication: Sendable {
             silentConnectionTimeout: .milliseconds(configuration.handshake.versionTimeoutMilliseconds),
             metrics: metrics,
             limits: configuration.limits,
+            maxTCPConnections: budget.peerConnections,
             attempts: attempts,
             logger: logger
         )
@@ -112,7 +124,10 @@ public final class SensorApplication: Sendable {
             let started = ContinuousClock.now
             let dispatcher = self.dispatcher
             let sensorID = configuration.sensor.sensorID
-            self.metricsServer = MetricsServer(address: address, metrics: metrics, logger: logger) {
+            self.metricsServer = MetricsServer(
+                address: address, metrics: metrics, logger: logger,
+                maxConnections: configuration.metrics.maxConnections
+            ) {
                 let disabled = dispatcher.disabledSinkNames
                 return HealthReport(
                     healthy: disabled.isEmpty,

@@ -45,6 +45,11 @@ enum ConfigurationSchema {
         integerKey(
             "limits", "max_streams_per_prefix", "MessageStreams one IPv4 /24 or IPv6 /48 may hold; more are reset.",
             1...1_000_000, \.limits.maxStreamsPerPrefix),
+        integerKey(
+            "limits", "max_tcp_connections",
+            "Peer TCP connections at once, all sources together (0 = what the open-file limit allows after the "
+                + "descriptors probes, metrics and storage need).",
+            0...10_000_000, \.limits.maxTCPConnections),
         booleanKey(
             "limits", "exempt_loopback",
             "Do not limit loopback sources (a local proxy, benchmarks and tests connect from there).",
@@ -256,6 +261,9 @@ enum ConfigurationSchema {
             "Addresses messages waiting for the address database writer; more are dropped.", 1...1_000_000,
             \.database.addressQueueCapacity),
         booleanKey("metrics", "enabled", "Serve Prometheus /metrics and /health.", \.metrics.enabled),
+        integerKey(
+            "metrics", "max_connections", "Connections to the metrics endpoint at once; more are closed.", 1...4096,
+            \.metrics.maxConnections),
         ConfigurationKey(
             section: "metrics", name: "address", help: "IP:PORT of the metrics endpoint.",
             value: { .string($0.metrics.address) },

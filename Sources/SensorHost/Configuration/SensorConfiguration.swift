@@ -42,6 +42,9 @@ public struct SensorConfiguration: Sendable {
         public var maxStreamsPerIP = 8
         /// `MessageStream`s one prefix may hold.
         public var maxStreamsPerPrefix = 64
+        /// Peer TCP connections at once, all sources together; 0 = as many as the open-file limit allows after
+        /// the descriptors the rest of the sensor needs (``DescriptorBudget``).
+        public var maxTCPConnections = 0
         /// Loopback sources (127.0.0.0/8, ::1) are not limited: a local reverse proxy, the benchmarks and the test
         /// peers all connect from there.
         public var exemptLoopback = true
@@ -156,6 +159,8 @@ public struct SensorConfiguration: Sendable {
         public var enabled = true
         /// Where to serve them.
         public var address = "0.0.0.0:9090"
+        /// Connections at once; more are closed at accept (each one also has a 10 s deadline).
+        public var maxConnections = 16
     }
 
     /// `[announce]`: periodically dial a few known nodes with `[sensor] external_address` in our Version, so they

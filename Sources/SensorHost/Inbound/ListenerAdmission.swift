@@ -22,6 +22,8 @@ struct ListenerAdmission: Sendable {
     let connections: OpenConnections
     let metrics: SensorMetrics
     let attempts: ConnectionAttemptLog?
+    /// Peer TCP connections at once, all sources together (the ``DescriptorBudget``).
+    let maxConnections: Int
     /// Streams one connection may hold (the `SETTINGS_MAX_CONCURRENT_STREAMS` the listener advertises).
     let streamsPerConnection: Int
     /// How long a connection may stay without a stream.
@@ -32,12 +34,14 @@ struct ListenerAdmission: Sendable {
     func acceptConnection(_ channel: any Channel) -> EventLoopFuture<Void> {
         metrics.tcpConnectionAccepted()
         let remote = channel.remoteAddress.flatMap(PeerAddress.init(socketAddress:))
+        if connections.count >= maxConnections {
+            return refuse(
+                channel, remote: remote, scope: "total",
+                detail: "the sensor already holds \(maxConnections) TCP connections ([limits] max_tcp_connections)")
+        }
         if let remote {
             if let refusal = limiter.admit(.connection, from: remote.ip) {
-                metrics.connectionRefused(scope: refusal.scope)
-                record(.refusedAtAccept, remote: remote, channel: channel, detail: "\(refusal) TCP connections")
-                channel.close(promise: nil)
-                return channel.eventLoop.makeFailedFuture(Refused(description: "\(refusal) TCP connections"))
+                return refuse(channel, remote: remote, scope: refusal.scope, detail: "\(refusal) TCP connections")
             }
             channel.closeFuture.whenComplete { [limiter] _ in limiter.release(.connection, from: remote.ip) }
         }
@@ -58,12 +62,12 @@ struct ListenerAdmission: Sendable {
         let remote = connection?.remoteAddress.flatMap(PeerAddress.init(socketAddress:))
         if let connection, connections.openStreams(on: connection) >= streamsPerConnection {
             return refuse(
-                stream, remote: remote, scope: "connection",
+                stream: stream, remote: remote, scope: "connection",
                 detail: "its connection already holds \(streamsPerConnection) streams")
         }
         if let remote {
             if let refusal = limiter.admit(.stream, from: remote.ip) {
-                return refuse(stream, remote: remote, scope: refusal.scope, detail: "\(refusal) streams")
+                return refuse(stream: stream, remote: remote, scope: refusal.scope, detail: "\(refusal) streams")
             }
             stream.closeFuture.whenComplete { [limiter] _ in limiter.release(.stream, from: remote.ip) }
         }
@@ -73,7 +77,16 @@ struct ListenerAdmission: Sendable {
     }
 
     private func refuse(
-        _ stream: any Channel, remote: PeerAddress?, scope: String, detail: String
+        _ channel: any Channel, remote: PeerAddress?, scope: String, detail: String
+    ) -> EventLoopFuture<Void> {
+        metrics.connectionRefused(scope: scope)
+        record(.refusedAtAccept, remote: remote, channel: channel, detail: detail)
+        channel.close(promise: nil)
+        return channel.eventLoop.makeFailedFuture(Refused(description: detail))
+    }
+
+    private func refuse(
+        stream: any Channel, remote: PeerAddress?, scope: String, detail: String
     ) -> EventLoopFuture<Void> {
         metrics.streamRefused(scope: scope)
         record(.streamRefused, remote: remote, channel: stream.parent ?? stream, detail: detail)

@@ -30,6 +30,7 @@ public final class P2PServer: Service {
         silentConnectionTimeout: Duration,
         metrics: SensorMetrics,
         limits: SensorConfiguration.Limits = .init(),
+        maxTCPConnections: Int = .max,
         attempts: ConnectionAttemptLog? = nil,
         shutdownGrace: Duration = .seconds(5),
         logger: Logger
@@ -44,7 +45,8 @@ public final class P2PServer: Service {
         // One stream per peer is what nodes open; a few more are tolerated, not hundreds.
         let admission = ListenerAdmission(
             limiter: SourceLimiter(limits), connections: connections, metrics: metrics, attempts: attempts,
-            streamsPerConnection: 4, silentConnectionTimeout: TimeAmount(silentConnectionTimeout))
+            maxConnections: maxTCPConnections, streamsPerConnection: 4,
+            silentConnectionTimeout: TimeAmount(silentConnectionTimeout))
         self.transports = addresses.map { address in
             let socketAddress: GRPCNIOTransportCore.SocketAddress =
                 address.ip.isIPv4

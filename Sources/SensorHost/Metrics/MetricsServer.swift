@@ -14,11 +14,17 @@ public final class MetricsServer: Service {
     private let health: @Sendable () -> HealthReport
     private let logger: Logger
     private let bound = Mutex<PeerAddress?>(nil)
+    private let maxConnections: Int
+    private let active = Atomic<Int>(0)
 
-    /// Creates a server for `address` (port 0 picks a free port; see ``boundAddress``).
+    /// Creates a server for `address` (port 0 picks a free port; see ``boundAddress``) that serves at most
+    /// `maxConnections` connections at once and closes more at accept, so that a flood of scrapers or scanners
+    /// cannot take the sensor's descriptors or threads.
     public init(
-        address: PeerAddress, metrics: SensorMetrics, logger: Logger, health: @escaping @Sendable () -> HealthReport
+        address: PeerAddress, metrics: SensorMetrics, logger: Logger, maxConnections: Int = 16,
+        health: @escaping @Sendable () -> HealthReport
     ) {
+        self.maxConnections = maxConnections
         self.address = address
         self.metrics = metrics
         self.health = health
@@ -49,7 +55,16 @@ public final class MetricsServer: Service {
             try await withThrowingDiscardingTaskGroup { group in
                 try await server.executeThenClose { connections in
                     for try await connection in connections {
-                        group.addTask { await self.serve(connection) }
+                        guard active.add(1, ordering: .relaxed).newValue <= maxConnections else {
+                            active.subtract(1, ordering: .relaxed)
+                            // Closed through the async channel (dropping it unfinished trips NIO's writer check).
+                            try? await connection.executeThenClose { _, _ in }
+                            continue
+                        }
+                        group.addTask {
+                            await self.serve(connection)
+                            self.active.subtract(1, ordering: .relaxed)
+                        }
                     }
                 }
             }
