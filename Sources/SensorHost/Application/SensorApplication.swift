@@ -65,6 +65,7 @@ public final class SensorApplication: Sendable {
             userAgent: userAgent,
             dialer: KaspaDialer(maxMessageBytes: configuration.network.maxMessageBytes),
             metrics: metrics,
+            exemptLoopback: configuration.limits.exemptLoopback,
             logger: logger
         )
         let addressRecorder: AddressRecorder?

@@ -219,6 +219,13 @@ enum ConfigurationSchema {
         integerKey(
             "probing", "cache_ttl_secs", "Reuse a target's result for this long (0 = never).", 0...604_800,
             \.probing.cacheTTLSeconds),
+        integerKey(
+            "probing", "max_dials_per_target",
+            "Probes of one IPv4 address or IPv6 /64 per dial_window_secs at most, whatever ports its peers name.",
+            1...100_000, \.probing.maxDialsPerTarget),
+        integerKey(
+            "probing", "dial_window_secs", "The window of max_dials_per_target.", 1...86_400,
+            \.probing.dialWindowSeconds),
         booleanKey(
             "probing", "allow_private_targets", "Also probe loopback/private/non-routable addresses.",
             \.probing.allowPrivateTargets),

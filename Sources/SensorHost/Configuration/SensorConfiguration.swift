@@ -127,6 +127,11 @@ public struct SensorConfiguration: Sendable {
         public var queueCapacity = 4_096
         /// A target probed within this many seconds reuses that result (marked as cached).
         public var cacheTTLSeconds = 600
+        /// At most this many probes of one source (IPv4 address or IPv6 /64) per `dialWindowSeconds`, whatever
+        /// ports its peers name.
+        public var maxDialsPerTarget = 6
+        /// The window of `maxDialsPerTarget`.
+        public var dialWindowSeconds = 600
         /// Probe loopback, private and other non-routable targets (tests, private networks).
         public var allowPrivateTargets = false
         /// Try once more after a timeout before labelling a peer private.

@@ -61,7 +61,11 @@ final class ProbeCache: Sendable {
             if state.entries.count >= capacity {
                 state.entries = state.entries.filter { $0.value.expires > now }
                 if state.entries.count >= capacity {
-                    state.entries.removeAll(keepingCapacity: true)
+                    // Still full of fresh results: the eighth closest to expiring goes, never the whole cache
+                    // (emptying it would let a flood of new targets make every known peer be dialed again).
+                    let oldest = state.entries.sorted { $0.value.expires < $1.value.expires }.prefix(
+                        max(1, capacity / 8))
+                    for (key, _) in oldest { state.entries[key] = nil }
                 }
             }
             state.entries[target] = Entry(result: result, expires: now + ttl)

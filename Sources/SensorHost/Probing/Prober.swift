@@ -23,18 +23,23 @@ public final class Prober: Sendable {
     private let dialer: KaspaDialer
     private let limiter: ProbeLimiter
     private let cache: ProbeCache
+    private let dialRate: Mutex<DialRateLimit<ContinuousClock.Instant>>
+    private let exemptLoopback: Bool
     private let metrics: SensorMetrics
     private let logger: Logger
 
-    /// Creates a prober.
+    /// Creates a prober. Loopback targets share only the global bounds when `exemptLoopback` (`[limits]
+    /// exempt_loopback`): no per-source share of the queue and no dial rate limit.
     public init(
         configuration: SensorConfiguration.Probing,
         network: KaspaNetwork,
         userAgent: String,
         dialer: KaspaDialer,
         metrics: SensorMetrics,
+        exemptLoopback: Bool = true,
         logger: Logger
     ) {
+        self.exemptLoopback = exemptLoopback
         self.configuration = configuration
         self.network = network
         self.userAgent = userAgent
@@ -48,6 +53,9 @@ public final class Prober: Sendable {
             maxWaiting: configuration.queueCapacity,
             onChange: { running, waiting in metrics.probeLoad(running: running, waiting: waiting) }
         )
+        self.dialRate = Mutex(
+            DialRateLimit(
+                maxDials: configuration.maxDialsPerTarget, window: .seconds(configuration.dialWindowSeconds)))
         self.cache = ProbeCache(ttl: .seconds(configuration.cacheTTLSeconds), capacity: 100_000)
     }
 
@@ -124,11 +132,22 @@ public final class Prober: Sendable {
         _ target: PeerAddress,
         observedEarly: @escaping @Sendable (ProbeResult) -> Void
     ) async -> ProbeResult {
-        guard await limiter.acquire() else {
-            let reason = Task.isCancelled ? "shutdown" : "probe_queue_full"
-            return .notDialed(reason, "\(configuration.queueCapacity) probes already waiting", target: target)
+        let exempt = exemptLoopback && target.ip.isLoopback
+        let source = exempt ? ProbeQueue.exempt : SourceKey.source(of: target.ip)
+        guard exempt || dialRate.withLock({ $0.allow(source, at: .now) }) else {
+            return .notDialed(
+                "target_rate_limited",
+                "\(source) was dialed \(configuration.maxDialsPerTarget) times in the last "
+                    + "\(configuration.dialWindowSeconds) s ([probing] max_dials_per_target)",
+                target: target)
         }
-        defer { limiter.release() }
+        guard await limiter.acquire(for: source) else {
+            let reason = Task.isCancelled ? "shutdown" : "probe_queue_full"
+            return .notDialed(
+                reason, "the probe queue, or \(source)'s share of it, is full ([probing] queue_capacity)",
+                target: target)
+        }
+        defer { limiter.release(source) }
         let start = ContinuousClock.now
         var result = await attempt(target, number: 1, start: start, observedEarly: observedEarly)
         if result.outcome == DialFailure.Kind.timedOut.rawValue, configuration.retryOnTimeout, !Task.isCancelled {
