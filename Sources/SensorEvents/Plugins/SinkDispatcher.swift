@@ -96,18 +96,22 @@ public final class SinkDispatcher: Service, Sendable {
                             + "durability (SENSOR_PLUGIN_NEEDS_JOURNAL), but the journal is off: set "
                             + "[plugins] journal = true in sensor.toml, or disable this sink")
                 }
+                let opened = try journal.map { journal throws(PluginLoadError) in
+                    (journal: journal, cursor: try Self.openCursor(of: sink, path: plugin.path, in: journal))
+                }
                 let worker = SinkWorker(
                     configuration: sink,
                     plugin: plugin,
                     sensorID: configuration.sensorID,
                     logger: logger,
                     metricsFactory: metricsFactory,
-                    journal: try journal.map { journal throws(PluginLoadError) in
-                        (journal, try Self.openCursor(of: sink, path: plugin.path, in: journal))
-                    },
+                    journal: opened.map { (journal: $0.journal, cursor: $0.cursor.cursor) },
                     deadLetterDirectory: configuration.deadLetterDirectory,
                     deadLetterMaxBytes: configuration.deadLetterMaxBytes
                 )
+                if let opened, let end = opened.cursor.journalEndBeforeRaise {
+                    worker.reportCursorAhead(of: end, cursor: opened.cursor.cursor.position)
+                }
                 try await Self.create(worker, timeout: configuration.createTimeout)
                 worker.logger.info(
                     "sink started",
@@ -138,9 +142,9 @@ public final class SinkDispatcher: Service, Sendable {
 
     private static func openCursor(
         of sink: SinkConfiguration, path: String, in journal: EventJournal
-    ) throws(PluginLoadError) -> JournalCursor {
+    ) throws(PluginLoadError) -> EventJournal.OpenedCursor {
         do {
-            return try journal.openCursor(sinkName: sink.name)
+            return try journal.openCursorCheckingPosition(sinkName: sink.name)
         } catch {
             throw PluginLoadError(
                 code: .createFailed, sinkName: sink.name, path: path,

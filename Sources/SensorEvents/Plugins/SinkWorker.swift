@@ -106,6 +106,18 @@ final class SinkWorker: @unchecked Sendable {
         queue.close()
     }
 
+    /// Reports that this sink's cursor was found ahead of the journal's end (`journalEnd`): the journal's numbering
+    /// was raised above the cursor, so the sink skips no new event.
+    func reportCursorAhead(of journalEnd: UInt64, cursor: UInt64) {
+        metrics.cursorAhead.increment()
+        logger.warning(
+            """
+            journal cursor (\(cursor)) is ahead of the journal's end (\(journalEnd)): the sequence high-water mark \
+            was lost with the segments, or the cursor file comes from elsewhere; numbering resumes above the cursor \
+            so that this sink skips no new event
+            """)
+    }
+
     /// Counts `count` events as dropped.
     func drop(_ count: Int) {
         if count > 0 {
