@@ -66,9 +66,11 @@ public final class SinkDispatcher: Service, Sendable {
         var isAccepting = true
         var warnedAboutLatePublish = false
         var shutdownTask: Task<Void, Never>?
+        var watchdog: Task<Void, Never>?
     }
 
-    private let workers: [SinkWorker]
+    /// The running sink instances, in configuration order.
+    let workers: [SinkWorker]
     private let state: Mutex<State>
     private let journal: EventJournal?
     private let logger: Logger
@@ -135,7 +137,10 @@ public final class SinkDispatcher: Service, Sendable {
         journal?.trim()
         self.workers = workers
         self.journal = journal
-        self.state = Mutex(State(lastSequence: journal?.lastSequence ?? 0))
+        self.state = Mutex(
+            State(
+                lastSequence: journal?.lastSequence ?? 0,
+                watchdog: SinkWatchdog.start(watching: workers.map(\.writeWatch))))
         self.logger = logger
         self.configuration = configuration
     }
@@ -167,11 +172,6 @@ public final class SinkDispatcher: Service, Sendable {
             metricsFactory: metricsFactory,
             loader: loader
         )
-    }
-
-    /// The sinks whose circuit breaker has opened (FATAL, or too many errors in a row).
-    public var disabledSinkNames: [String] {
-        workers.filter { $0.isDisabledForReports.load(ordering: .relaxed) }.map(\.configuration.name)
     }
 
     /// The names of the running sink instances, in configuration order.
@@ -234,13 +234,20 @@ public final class SinkDispatcher: Service, Sendable {
         let task = state.withLock { state -> Task<Void, Never> in
             if let task = state.shutdownTask { return task }
             state.isAccepting = false
+            let watchdog = state.watchdog
             let task = Task { [workers, configuration, logger] in
                 await Self.stop(workers, configuration: configuration, logger: logger)
+                // Kept until the sinks have stopped: a call hanging in the drain is still reported.
+                watchdog?.cancel()
             }
             state.shutdownTask = task
             return task
         }
         await task.value
+    }
+
+    deinit {
+        state.withLock { $0.watchdog?.cancel() }
     }
 
     private func rejectLatePublish() {

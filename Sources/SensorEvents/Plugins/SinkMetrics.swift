@@ -63,6 +63,10 @@ public enum SinkMetricNames {
     public static let replayed = "sensor_sink_journal_replayed_total"
     /// Gauge: 1 when the instance is disabled.
     public static let disabled = "sensor_sink_disabled"
+    /// Gauge: 1 while the sink is unhealthy because `write_batch` ran past `write_deadline_ms`.
+    public static let writeOverdue = "sensor_sink_write_overdue"
+    /// Counter: `write_batch` calls that ran past `write_deadline_ms`.
+    public static let writeOverdueCalls = "sensor_sink_write_overdue_total"
     /// Counter: starts at which the sink's journal cursor was ahead of the journal's end.
     public static let cursorAhead = "sensor_sink_cursor_ahead_total"
     /// Counter reported by the plugin through `host->add_counter` (dimensions `sink`, `name`).

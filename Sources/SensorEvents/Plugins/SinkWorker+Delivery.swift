@@ -17,7 +17,9 @@ extension SinkWorker {
                     return drop(count)
                 }
                 bridge.verdicts.startCall()
+                writeWatch.begin(at: SinkClock.monotonicNanoseconds())
                 let status = plugin.descriptor.write_batch!(instance, events, count)
+                writeWatch.end(at: SinkClock.monotonicNanoseconds())
                 // JSON the plugin asked for lives until write_batch returns.
                 marshaller.releaseRequestedJSON()
                 switch status {

@@ -37,6 +37,8 @@ final class SinkWorker: @unchecked Sendable {
     let journal: (journal: EventJournal, cursor: JournalCursor)?
     /// Where refused events go; `nil`: they are only logged and counted as dropped.
     let deadLetters: DeadLetterFile?
+    /// Whether `write_batch` runs past `write_deadline_ms` (read by the dispatcher's watchdog and health reports).
+    let writeWatch: WriteDeadlineWatch
 
     // Worker thread only.
     var instance: UnsafeMutableRawPointer?
@@ -80,6 +82,9 @@ final class SinkWorker: @unchecked Sendable {
                 sinkName: configuration.name, maxBytes: deadLetterMaxBytes)
         }
         self.marshaller = EventBatchMarshaller()
+        self.writeWatch = WriteDeadlineWatch(
+            deadline: configuration.writeDeadline, sinkName: configuration.name, factory: metricsFactory,
+            logger: logger)
         self.bridge = HostAPIBridge(
             sinkName: configuration.name,
             sensorID: sensorID,
