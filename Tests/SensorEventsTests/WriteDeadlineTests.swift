@@ -35,20 +35,23 @@ struct WriteDeadlineTests {
         #expect(harness.pluginCounter("events", "slow") == 2)
     }
 
-    @Test("write_deadline_ms is read from plugins.toml, with its default")
+    @Test("write_deadline_ms and dead_letter_after_crashes are read from plugins.toml, with their defaults")
     func keysAreParsed() throws {
         let text = """
             [[sink]]
             name = "a"
             library = "liba.so"
             write_deadline_ms = 1500
+            dead_letter_after_crashes = 0
             [[sink]]
             name = "b"
             library = "libb.so"
             """
         let file = try PluginsFile(parsing: text, file: "plugins.toml", directory: "/etc/sensor")
         #expect(file.sinks[0].writeDeadline == .milliseconds(1500))
+        #expect(file.sinks[0].deadLetterAfterCrashes == 0)
         #expect(file.sinks[1].writeDeadline == .seconds(60))
+        #expect(file.sinks[1].deadLetterAfterCrashes == 3)
         let bad = text.replacingOccurrences(of: "= 1500", with: "= 0")
         let error = #expect(throws: ConfigurationError.self) {
             try PluginsFile(parsing: bad, file: "plugins.toml", directory: "/etc/sensor")

@@ -189,12 +189,15 @@ public final class EventJournal: Sendable {
         numbering.skippedCount(in: range)
     }
 
-    /// Deletes the cursor files of sinks not in `names`: a sink that is removed and later added back starts
-    /// with new events rather than a stale position.
+    /// Deletes the cursor (and in-flight marker) files of sinks not in `names`: a sink that is removed and later
+    /// added back starts with new events rather than a stale position.
     func removeCursors(except names: Set<String>) {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: configuration.directory)) ?? []
-        for entry in entries where entry.hasPrefix("cursor-") && !names.contains(String(entry.dropFirst(7))) {
-            unlink(configuration.directory + "/" + entry)
+        for prefix in ["cursor-", InFlightMarker.filePrefix] {
+            for entry in entries where entry.hasPrefix(prefix) && !names.contains(String(entry.dropFirst(prefix.count)))
+            {
+                unlink(configuration.directory + "/" + entry)
+            }
         }
     }
 

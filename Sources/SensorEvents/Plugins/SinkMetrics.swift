@@ -27,6 +27,8 @@ struct SinkMetrics: Sendable {
     /// `sensor_sink_cursor_ahead_total`: starts at which the sink's journal cursor was ahead of the journal's end
     /// (numbering was raised above it so that no new event is skipped).
     let cursorAhead: Counter
+    /// `sensor_sink_crashes_total`: process deaths inside this sink's `write_batch`, found at start.
+    let crashes: Counter
 
     /// Creates the metrics of sink `sinkName` through `factory`, with both gauges at 0.
     init(sinkName: String, factory: any MetricsFactory) {
@@ -40,6 +42,7 @@ struct SinkMetrics: Sendable {
         replayed = Counter(label: SinkMetricNames.replayed, dimensions: dimensions, factory: factory)
         disabled = Gauge(label: SinkMetricNames.disabled, dimensions: dimensions, factory: factory)
         cursorAhead = Counter(label: SinkMetricNames.cursorAhead, dimensions: dimensions, factory: factory)
+        crashes = Counter(label: SinkMetricNames.crashes, dimensions: dimensions, factory: factory)
         disabled.record(0)
         queueDepth.record(0)
     }
@@ -69,6 +72,8 @@ public enum SinkMetricNames {
     public static let writeOverdueCalls = "sensor_sink_write_overdue_total"
     /// Counter: starts at which the sink's journal cursor was ahead of the journal's end.
     public static let cursorAhead = "sensor_sink_cursor_ahead_total"
+    /// Counter: process deaths inside the sink's `write_batch`, detected at the next start.
+    public static let crashes = "sensor_sink_crashes_total"
     /// Counter reported by the plugin through `host->add_counter` (dimensions `sink`, `name`).
     public static let pluginCounter = "sensor_sink_plugin_counter_total"
     /// Gauge reported by the plugin through `host->set_gauge` (dimensions `sink`, `name`).

@@ -48,7 +48,13 @@ final class SinkWorker: @unchecked Sendable {
     var errorLog = LogLimiter(interval: 1_000_000_000, unlimited: 3)
     var refusalLog = LogLimiter(interval: 10_000_000_000, unlimited: 3)
     var deadLetterFailureLog = LogLimiter(interval: 10_000_000_000, unlimited: 3)
-    private var reader: JournalReader?
+    var markerFailureLog = LogLimiter(interval: 10_000_000_000, unlimited: 3)
+    /// The batch in flight, so that a crash inside `write_batch` is found at the next start (journal only).
+    let inFlight: InFlightMarker?
+    /// The batch the previous process died on, and how often; a marker for a batch starting at the same sequence
+    /// carries the count.
+    var crashedBatch: InFlightMarker.Batch?
+    var reader: JournalReader?
     /// The first sequence this sink has not finished (journal only).
     private var nextSequence: UInt64 = 0
 
@@ -85,6 +91,15 @@ final class SinkWorker: @unchecked Sendable {
         self.writeWatch = WriteDeadlineWatch(
             deadline: configuration.writeDeadline, sinkName: configuration.name, factory: metricsFactory,
             logger: logger)
+        self.inFlight = journal.flatMap { journal in
+            do {
+                return try InFlightMarker(
+                    directory: journal.journal.configuration.directory, sinkName: configuration.name)
+            } catch {
+                logger.error("\(error); a crash inside write_batch will not be noticed at the next start")
+                return nil
+            }
+        }
         self.bridge = HostAPIBridge(
             sinkName: configuration.name,
             sensorID: sensorID,
@@ -147,6 +162,7 @@ final class SinkWorker: @unchecked Sendable {
         if let journal, let backlogEnd {
             reader = JournalReader(journal: journal.journal)
             nextSequence = journal.cursor.position + 1
+            recoverFromCrash()
             if backlogEnd > nextSequence {
                 logger.info(
                     "replaying \(backlogEnd - nextSequence) journaled events this sink had not received before the last stop"
