@@ -1,5 +1,4 @@
 import Foundation
-import KaspaP2P
 import TestSupport
 import Testing
 
@@ -87,10 +86,10 @@ struct PluginCrashLoopTests {
         }
 
         let first = try await SensorProcess(configuration: configuration, environment: Self.environment)
-        try await Self.connect("/ok-before/", to: first.p2p)
+        try await HandshakingPeer.connect("/ok-before/", to: first.p2p)
         #expect(try await eventually { agents().contains("/ok-before/") })
         // The sensor may die before the peer has finished; only the event matters.
-        try? await Self.connect("/abort-me/", to: first.p2p)
+        try? await HandshakingPeer.connect("/abort-me/", to: first.p2p)
         #expect(try await first.exited().status == SIGABRT)
 
         // Each start replays the batch and dies in write_batch again, until the third death is counted.
@@ -103,7 +102,7 @@ struct PluginCrashLoopTests {
         let last = try await SensorProcess(configuration: configuration, environment: Self.environment)
         #expect(try await eventually { last.output.contains { $0.contains("(crash 3 on the batch of events") } })
         #expect(last.output.contains { $0.contains("setting the batch aside in the dead-letter file") })
-        try await Self.connect("/ok-after/", to: last.p2p)
+        try await HandshakingPeer.connect("/ok-after/", to: last.p2p)
         #expect(try await eventually { agents().contains("/ok-after/") })
         try await last.stop(with: SIGTERM)
 
@@ -113,20 +112,5 @@ struct PluginCrashLoopTests {
         let setAside = letters.compactMap { ($0["event"] as? [String: Any])?["user_agent"] as? String }
         #expect(setAside.contains("/abort-me/"))
         #expect(letters.allSatisfy { ($0["reason"] as? String)?.contains("died 3 times") == true })
-    }
-
-    /// Completes a handshake as a peer with `userAgent`, then closes.
-    private static func connect(_ userAgent: String, to target: PeerAddress) async throws {
-        let outcome = await KaspaDialer(maxMessageBytes: 32 << 20).dial(
-            target,
-            connectTimeout: .seconds(5),
-            deadline: .seconds(30),
-            local: LocalVersion(network: .mainnet, userAgent: userAgent),
-            configuration: PeerSessionConfiguration(
-                afterHandshake: .closeAfterExchange(addressWait: .milliseconds(100), linger: .zero))
-        )
-        guard case .connected(let report?, _) = outcome, report.handshakeCompleted else {
-            throw TestFailure("\(userAgent) did not complete the handshake: \(outcome)")
-        }
     }
 }
