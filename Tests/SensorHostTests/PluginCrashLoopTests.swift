@@ -4,62 +4,6 @@ import Testing
 
 @Suite("A plugin that kills the process in write_batch: found at restart, its batch set aside (real kaspa-sensor)")
 struct PluginCrashLoopTests {
-    /// A sink that appends each event's `user_agent` to `[sink.config] path`, and calls `abort()` on an event
-    /// whose user agent contains `abort-me`: a plugin bug that takes the whole process down.
-    static let abortingSink = #"""
-        #define _POSIX_C_SOURCE 200809L
-        #include "sensor_plugin.h"
-        #include <stdio.h>
-        #include <stdlib.h>
-        #include <string.h>
-
-        typedef struct { char path[1024]; } sink;
-
-        static int32_t create(const sensor_host_api *host, sensor_str config, void **out) {
-            (void)host;
-            const char *key = strstr(config.ptr, "\"path\":\"");
-            if (!key) return SENSOR_BAD_CONFIG;
-            sink *instance = calloc(1, sizeof(sink));
-            sscanf(key + 8, "%1023[^\"]", instance->path);
-            *out = instance;
-            return SENSOR_OK;
-        }
-
-        static int32_t write_batch(void *instance, const sensor_event *const *events, size_t count) {
-            sink *self = instance;
-            FILE *file = fopen(self->path, "a");
-            if (!file) return SENSOR_RETRY;
-            for (size_t i = 0; i < count; i++) {
-                const sensor_field *agent = sensor_event_field(events[i], "user_agent");
-                if (!agent || agent->type != SENSOR_FIELD_TEXT || !agent->text_value.ptr) continue;
-                if (strstr(agent->text_value.ptr, "abort-me")) abort();
-                fprintf(file, "%s\n", agent->text_value.ptr);
-            }
-            fclose(file);
-            return SENSOR_OK;
-        }
-
-        static void destroy(void *instance) { free(instance); }
-
-        static const sensor_plugin descriptor = {
-            .struct_size = sizeof(sensor_plugin),
-            .magic = SENSOR_PLUGIN_MAGIC,
-            .abi_major = SENSOR_ABI_MAJOR,
-            .abi_minor = SENSOR_ABI_MINOR,
-            .name = "aborting-sink",
-            .version = "0.1",
-            .built_with = "c",
-            .create = create,
-            .write_batch = write_batch,
-            .destroy = destroy,
-        };
-
-        SENSOR_EXPORT const sensor_plugin *sensor_plugin_query_v1(uint16_t major, uint16_t minor) {
-            (void)minor;
-            return major == SENSOR_ABI_MAJOR ? &descriptor : NULL;
-        }
-        """#
-
     /// A crash must end the child at once, not in Swift's backtracer.
     private static let environment = ["SWIFT_BACKTRACE": "enable=no"]
 
@@ -70,9 +14,7 @@ struct PluginCrashLoopTests {
         """)
     func crashLoopEnds() async throws {
         let directory = try BuiltPlugins.makeScratchDirectory(prefix: "plugin-crash-loop")
-        let source = directory.appendingPathComponent("aborting_sink.c")
-        try Self.abortingSink.write(to: source, atomically: true, encoding: .utf8)
-        let library = try ExternalPlugin.compile([source.path], name: "AbortingSink", in: directory.path)
+        let library = try MisbehavingSink.compile(in: directory.path)
         let delivered = directory.appendingPathComponent("delivered.txt")
         var files = SensorConfigurationFiles(
             sensorID: "crash-loop", sinkLibrary: library, sinkConfig: ["path": "\"\(delivered.path)\""])
@@ -81,9 +23,7 @@ struct PluginCrashLoopTests {
         files.set("plugins", "dead_letter_dir", "\"dead-letters\"")
         files.sinkHost = ["batch_max": "20", "flush_interval_ms": "20"]
         let configuration = try files.write(in: directory)
-        let agents: @Sendable () -> [String] = {
-            ((try? String(contentsOf: delivered, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-        }
+        let agents: @Sendable () -> [String] = { MisbehavingSink.delivered(at: delivered.path) }
 
         let first = try await SensorProcess(configuration: configuration, environment: Self.environment)
         try await HandshakingPeer.connect("/ok-before/", to: first.p2p)

@@ -4,54 +4,6 @@ import Testing
 
 @Suite("/health names a sink whose write_batch runs past write_deadline_ms (real sensor, in process)")
 struct SinkHealthTests {
-    /// A sink whose `write_batch` waits until the file `[sink.config] release` exists (a hung export, say).
-    static let hangingSink = #"""
-        #define _POSIX_C_SOURCE 200809L
-        #include "sensor_plugin.h"
-        #include <stdio.h>
-        #include <stdlib.h>
-        #include <string.h>
-        #include <time.h>
-        #include <unistd.h>
-
-        typedef struct { char release[1024]; } sink;
-
-        static int32_t create(const sensor_host_api *host, sensor_str config, void **out) {
-            (void)host;
-            const char *key = strstr(config.ptr, "\"release\":\"");
-            if (!key) return SENSOR_BAD_CONFIG;
-            sink *instance = calloc(1, sizeof(sink));
-            sscanf(key + 11, "%1023[^\"]", instance->release);
-            *out = instance;
-            return SENSOR_OK;
-        }
-
-        static int32_t write_batch(void *instance, const sensor_event *const *events, size_t count) {
-            (void)events;
-            (void)count;
-            sink *self = instance;
-            while (access(self->release, F_OK) != 0) {
-                struct timespec pause = {0, 1000000};
-                nanosleep(&pause, NULL);
-            }
-            return SENSOR_OK;
-        }
-
-        static void destroy(void *instance) { free(instance); }
-
-        static const sensor_plugin descriptor = {
-            .struct_size = sizeof(sensor_plugin), .magic = SENSOR_PLUGIN_MAGIC,
-            .abi_major = SENSOR_ABI_MAJOR, .abi_minor = SENSOR_ABI_MINOR,
-            .name = "hanging-sink", .version = "0.1", .built_with = "c",
-            .create = create, .write_batch = write_batch, .destroy = destroy,
-        };
-
-        SENSOR_EXPORT const sensor_plugin *sensor_plugin_query_v1(uint16_t major, uint16_t minor) {
-            (void)minor;
-            return major == SENSOR_ABI_MAJOR ? &descriptor : NULL;
-        }
-        """#
-
     /// Asks `path` of the metrics server until `done` holds for the answer (or 30 s have passed); returns the last.
     private static func poll(
         _ sensor: SensorHarness, _ path: String, until done: (Int, String) -> Bool
@@ -68,9 +20,7 @@ struct SinkHealthTests {
     func overdueSinkIsDegraded() async throws {
         let directory = try ExternalPlugin.makeTemporaryDirectory()
         defer { ExternalPlugin.remove(directory) }
-        let source = (directory as NSString).appendingPathComponent("hanging_sink.c")
-        try Self.hangingSink.write(toFile: source, atomically: true, encoding: .utf8)
-        let library = try ExternalPlugin.compile([source], name: "HangingSink", in: directory)
+        let library = try MisbehavingSink.compile(in: directory)
         let release = (directory as NSString).appendingPathComponent("release")
         let plugins = """
             [[sink]]
@@ -79,6 +29,7 @@ struct SinkHealthTests {
             flush_interval_ms = 20
             write_deadline_ms = 200
             [sink.config]
+            path = "\((directory as NSString).appendingPathComponent("delivered.txt"))"
             release = "\(release)"
             """
         try await SensorHarness.withSensor(["probing": ["enabled": "false"]], plugins: plugins) { sensor in
