@@ -90,7 +90,8 @@ final class JournalNumbering: Sendable {
         case extendedInline(JournalFileError?)
     }
 
-    /// Records `sequence` as the last one appended; reserves it first if the journal's thread has fallen behind.
+    /// Records `sequence` as the last one appended; reserves it first if the journal's thread has fallen behind. If
+    /// the file cannot be written, the next try is a block later.
     func noteAppended(_ sequence: UInt64) -> Reservation {
         lastAppended.store(sequence, ordering: .releasing)
         let reservedThrough = reservedHint.load(ordering: .acquiring)
@@ -99,6 +100,7 @@ final class JournalNumbering: Sendable {
                 try reserve(beyond: sequence)
                 return .extendedInline(nil)
             } catch {
+                postponeRetry(after: sequence)
                 return .extendedInline(error)
             }
         }
@@ -110,7 +112,18 @@ final class JournalNumbering: Sendable {
     func extendReservation() throws(JournalFileError) {
         let last = self.last
         guard reservedHint.load(ordering: .acquiring) &- last <= Self.blockSize / 2 else { return }
-        try reserve(beyond: last)
+        do {
+            try reserve(beyond: last)
+        } catch {
+            postponeRetry(after: last)
+            throw error
+        }
+    }
+
+    /// After the file could not be written: the next try comes a block later, not on every append (each try is a
+    /// write, a sync and a log line). Numbers handed out meanwhile are not covered by the file, as the error said.
+    private func postponeRetry(after sequence: UInt64) {
+        reservedHint.store(sequence &+ Self.blockSize, ordering: .releasing)
     }
 
     /// Moves numbering up so that the next sequence is above `sequence` (a sink cursor found ahead of the journal);
