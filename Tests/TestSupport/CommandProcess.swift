@@ -17,11 +17,14 @@ public final class CommandProcess: Sendable {
     private let output: OutputLines
     private let errors: OutputLines
 
-    /// Starts `executable` with `arguments`.
-    public init(executable: String, arguments: [String]) throws {
+    /// Starts `executable` with `arguments`, and `environment` added to this process's environment.
+    public init(executable: String, arguments: [String], environment: [String: String] = [:]) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let output = Pipe()
         let errors = Pipe()
         process.standardOutput = output
@@ -32,14 +35,16 @@ public final class CommandProcess: Sendable {
         self.errors = OutputLines(reading: errors.fileHandleForReading)
     }
 
-    /// Starts the built `kaspa-sensor` executable (next to the built plugins) with `arguments`.
-    public static func kaspaSensor(_ arguments: [String]) throws -> CommandProcess {
+    /// Starts the built `kaspa-sensor` executable (next to the built plugins) with `arguments` (and `environment`
+    /// added to this process's).
+    public static func kaspaSensor(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandProcess
+    {
         let executable = (BuiltPlugins.directory as NSString).appendingPathComponent("kaspa-sensor")
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw ExternalTool.Failed(
                 description: "\(executable) is missing; build with `swift build --build-tests` first")
         }
-        return try CommandProcess(executable: executable, arguments: arguments)
+        return try CommandProcess(executable: executable, arguments: arguments, environment: environment)
     }
 
     /// Runs `kaspa-sensor arguments` to the end (killed after `limit`).

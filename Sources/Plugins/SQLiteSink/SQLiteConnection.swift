@@ -8,9 +8,8 @@ struct SQLiteError: Error {
     /// `sqlite3_errmsg` at the time of the failure.
     let message: String
 
-    /// What the host should do with the batch: busy/locked databases are transient; a corrupt, read-only or
-    /// vanished database makes the instance unusable; anything else (disk full, I/O error, constraint) fails
-    /// this batch only, and repeated failures trip the host's circuit breaker.
+    /// What opening and migrating answer (see ``batchStatus`` for `write_batch`): busy/locked databases are
+    /// transient; a corrupt, read-only or vanished database makes the instance unusable; anything else fails.
     var status: Int32 {
         switch code & 0xff {
         case SQLITE_BUSY, SQLITE_LOCKED:
@@ -19,6 +18,22 @@ struct SQLiteError: Error {
             return SENSOR_FATAL
         default:
             return SENSOR_ERROR
+        }
+    }
+
+    /// What `write_batch` answers for a batch that failed with this error. Never acknowledge what was not stored,
+    /// and never dead-letter what may be stored later: a full disk (`SQLITE_FULL`), an I/O error
+    /// (`SQLITE_IOERR_*`), a database busy or locked past `busy_timeout_ms`, a WAL or shared-memory file that
+    /// cannot be (re)opened (`SQLITE_CANTOPEN` once the database is open), memory or WAL-lock trouble all answer
+    /// RETRY: the batch stays in the host's journal and is written once the cause is gone. What can never succeed
+    /// (a constraint, a schema mismatch, a value too big) stays ERROR and is dead-lettered; a corrupt or read-only
+    /// database is FATAL, as in ``status``.
+    var batchStatus: Int32 {
+        switch code & 0xff {
+        case SQLITE_FULL, SQLITE_IOERR, SQLITE_CANTOPEN, SQLITE_NOMEM, SQLITE_PROTOCOL:
+            return SENSOR_RETRY
+        default:
+            return status
         }
     }
 }

@@ -147,9 +147,13 @@ final class SQLiteSinkInstance {
                 _ = sqlite3_step(statements.rollback)
                 sqlite3_reset(statements.rollback)
             }
-            let level = error.status == SENSOR_RETRY ? SENSOR_LOG_WARN : SENSOR_LOG_ERROR
-            HostLog(host: host).write(level, "sqlite sink: batch of \(count) events not written: \(error.message)")
-            return error.status
+            let status = error.batchStatus
+            let level = status == SENSOR_RETRY ? SENSOR_LOG_WARN : SENSOR_LOG_ERROR
+            let fate = status == SENSOR_RETRY ? "; the host retries it" : ""
+            HostLog(host: host).write(
+                level, "sqlite sink: batch of \(count) events not written (code \(error.code)): \(error.message)\(fate)"
+            )
+            return status
         }
     }
 

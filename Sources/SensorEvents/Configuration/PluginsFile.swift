@@ -15,6 +15,8 @@ internal import TOMLKit
 /// retry_initial_ms = 200          # backoff after SENSOR_RETRY, doubled up to retry_max_ms, with jitter
 /// retry_max_ms = 30000
 /// disable_after_errors = 10       # consecutive SENSOR_ERROR results that disable the instance; 0 = never
+/// write_deadline_ms = 60000       # a write_batch running longer marks the sink unhealthy (/health, metrics)
+/// dead_letter_after_crashes = 3   # process deaths inside write_batch on one batch before it is dead-lettered
 /// [sink.config]                   # opaque to the host, handed to create() as a JSON object
 /// path = "sensor-data.db"
 /// ```
@@ -109,7 +111,8 @@ private struct SinkTableReader {
 
     static let knownKeys: Set<String> = [
         "name", "library", "enabled", "required", "queue_capacity", "batch_max", "flush_interval_ms",
-        "retry_initial_ms", "retry_max_ms", "disable_after_errors", "config",
+        "retry_initial_ms", "retry_max_ms", "disable_after_errors", "write_deadline_ms",
+        "dead_letter_after_crashes", "config",
     ]
     static let maximumMilliseconds = 3_600_000
 
@@ -154,6 +157,9 @@ private struct SinkTableReader {
             retryInitial: .milliseconds(retryInitialMs),
             retryMax: .milliseconds(retryMaxMs),
             disableAfterErrors: try integer("disable_after_errors", 0...1_000_000, 10),
+            writeDeadline: .milliseconds(
+                try integer("write_deadline_ms", 1...Self.maximumMilliseconds, 60_000)),
+            deadLetterAfterCrashes: try integer("dead_letter_after_crashes", 0...1000, 3),
             config: config,
             configDirectory: configDirectory
         )

@@ -25,6 +25,12 @@ public struct SinkConfiguration: Sendable, Hashable {
     public var retryMax: Duration
     /// How many consecutive `SENSOR_ERROR` results disable the instance (`disable_after_errors`); 0 never does.
     public var disableAfterErrors: Int
+    /// How long one `write_batch` call may run before the sink is reported unhealthy (`write_deadline_ms`): the
+    /// call is not interrupted (it is a C call), and the sink is healthy again once a call returns in time.
+    public var writeDeadline: Duration
+    /// How many times the process may die inside `write_batch` on the same batch before the host sets that batch
+    /// aside in the dead-letter file and moves on (`dead_letter_after_crashes`); 0 never does.
+    public var deadLetterAfterCrashes: Int
     /// The `[sink.config]` table, opaque to the host; see ``pluginConfigurationJSON()``.
     public var config: [String: ConfigValue]
     /// The absolute folder of the `plugins.toml` file: relative library paths, and the plugin's own relative paths
@@ -43,6 +49,11 @@ public struct SinkConfiguration: Sendable, Hashable {
     public static let defaultRetryMax = Duration.milliseconds(30_000)
     /// The default ``disableAfterErrors``.
     public static let defaultDisableAfterErrors = 10
+    /// The default ``writeDeadline``: 60 s, above an export's own connect (5 s) plus request (30 s) timeouts,
+    /// since exporters deliver inside the call.
+    public static let defaultWriteDeadline = Duration.milliseconds(60_000)
+    /// The default ``deadLetterAfterCrashes``.
+    public static let defaultDeadLetterAfterCrashes = 3
 
     /// Creates a sink configuration; every host-level setting has the documented default.
     public init(
@@ -56,6 +67,8 @@ public struct SinkConfiguration: Sendable, Hashable {
         retryInitial: Duration = SinkConfiguration.defaultRetryInitial,
         retryMax: Duration = SinkConfiguration.defaultRetryMax,
         disableAfterErrors: Int = SinkConfiguration.defaultDisableAfterErrors,
+        writeDeadline: Duration = SinkConfiguration.defaultWriteDeadline,
+        deadLetterAfterCrashes: Int = SinkConfiguration.defaultDeadLetterAfterCrashes,
         config: [String: ConfigValue] = [:],
         configDirectory: String = FileManager.default.currentDirectoryPath
     ) {
@@ -69,6 +82,8 @@ public struct SinkConfiguration: Sendable, Hashable {
         self.retryInitial = retryInitial
         self.retryMax = retryMax
         self.disableAfterErrors = disableAfterErrors
+        self.writeDeadline = writeDeadline
+        self.deadLetterAfterCrashes = deadLetterAfterCrashes
         self.config = config
         self.configDirectory = configDirectory
     }

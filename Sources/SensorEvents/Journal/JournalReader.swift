@@ -10,7 +10,7 @@ final class JournalReader {
         /// The first sequence not covered by this read: read on from here.
         var next: UInt64
         /// Sequences in the range covered that the journal no longer (or never) had: deleted over the size limit,
-        /// a failed write, or a corrupt record.
+        /// a failed write, or a corrupt record (not those numbering skipped at startup, which were never used).
         var missing: Int
     }
 
@@ -59,8 +59,9 @@ final class JournalReader {
             index += 1
         }
         let next = events.count >= maxEvents ? events[events.count - 1].sequence + 1 : before
-        let covered = Int(clamping: next - from)
-        return Chunk(events: events, next: next, missing: covered - events.count)
+        // Numbers skipped when this run's numbering started were never events.
+        let covered = Int(clamping: next - from) - journal.skippedCount(in: from..<next)
+        return Chunk(events: events, next: next, missing: max(0, covered - events.count))
     }
 
     /// Positions the scanner on `segment` so that its next record is at or after `sequence`, reusing the open

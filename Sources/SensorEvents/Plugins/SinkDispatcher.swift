@@ -66,9 +66,11 @@ public final class SinkDispatcher: Service, Sendable {
         var isAccepting = true
         var warnedAboutLatePublish = false
         var shutdownTask: Task<Void, Never>?
+        var watchdog: Task<Void, Never>?
     }
 
-    private let workers: [SinkWorker]
+    /// The running sink instances, in configuration order.
+    let workers: [SinkWorker]
     private let state: Mutex<State>
     private let journal: EventJournal?
     private let logger: Logger
@@ -96,18 +98,22 @@ public final class SinkDispatcher: Service, Sendable {
                             + "durability (SENSOR_PLUGIN_NEEDS_JOURNAL), but the journal is off: set "
                             + "[plugins] journal = true in sensor.toml, or disable this sink")
                 }
+                let opened = try journal.map { journal throws(PluginLoadError) in
+                    (journal: journal, cursor: try Self.openCursor(of: sink, path: plugin.path, in: journal))
+                }
                 let worker = SinkWorker(
                     configuration: sink,
                     plugin: plugin,
                     sensorID: configuration.sensorID,
                     logger: logger,
                     metricsFactory: metricsFactory,
-                    journal: try journal.map { journal throws(PluginLoadError) in
-                        (journal, try Self.openCursor(of: sink, path: plugin.path, in: journal))
-                    },
+                    journal: opened.map { (journal: $0.journal, cursor: $0.cursor.cursor) },
                     deadLetterDirectory: configuration.deadLetterDirectory,
                     deadLetterMaxBytes: configuration.deadLetterMaxBytes
                 )
+                if let opened, let end = opened.cursor.journalEndBeforeRaise {
+                    worker.reportCursorAhead(of: end, cursor: opened.cursor.cursor.position)
+                }
                 try await Self.create(worker, timeout: configuration.createTimeout)
                 worker.logger.info(
                     "sink started",
@@ -131,16 +137,19 @@ public final class SinkDispatcher: Service, Sendable {
         journal?.trim()
         self.workers = workers
         self.journal = journal
-        self.state = Mutex(State(lastSequence: journal?.lastSequence ?? 0))
+        self.state = Mutex(
+            State(
+                lastSequence: journal?.lastSequence ?? 0,
+                watchdog: SinkWatchdog.start(watching: workers.map(\.writeWatch))))
         self.logger = logger
         self.configuration = configuration
     }
 
     private static func openCursor(
         of sink: SinkConfiguration, path: String, in journal: EventJournal
-    ) throws(PluginLoadError) -> JournalCursor {
+    ) throws(PluginLoadError) -> EventJournal.OpenedCursor {
         do {
-            return try journal.openCursor(sinkName: sink.name)
+            return try journal.openCursorCheckingPosition(sinkName: sink.name)
         } catch {
             throw PluginLoadError(
                 code: .createFailed, sinkName: sink.name, path: path,
@@ -163,11 +172,6 @@ public final class SinkDispatcher: Service, Sendable {
             metricsFactory: metricsFactory,
             loader: loader
         )
-    }
-
-    /// The sinks whose circuit breaker has opened (FATAL, or too many errors in a row).
-    public var disabledSinkNames: [String] {
-        workers.filter { $0.isDisabledForReports.load(ordering: .relaxed) }.map(\.configuration.name)
     }
 
     /// The names of the running sink instances, in configuration order.
@@ -232,13 +236,20 @@ public final class SinkDispatcher: Service, Sendable {
         let task = state.withLock { state -> Task<Void, Never> in
             if let task = state.shutdownTask { return task }
             state.isAccepting = false
+            let watchdog = state.watchdog
             let task = Task { [workers, configuration, logger] in
                 await Self.stop(workers, configuration: configuration, logger: logger)
+                // Kept until the sinks have stopped: a call hanging in the drain is still reported.
+                watchdog?.cancel()
             }
             state.shutdownTask = task
             return task
         }
         await task.value
+    }
+
+    deinit {
+        state.withLock { $0.watchdog?.cancel() }
     }
 
     private func rejectLatePublish() {

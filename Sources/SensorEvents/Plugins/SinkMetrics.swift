@@ -24,6 +24,11 @@ struct SinkMetrics: Sendable {
     let replayed: Counter
     /// `sensor_sink_disabled`: 1 once the circuit breaker has disabled the instance, else 0.
     let disabled: Gauge
+    /// `sensor_sink_cursor_ahead_total`: starts at which the sink's journal cursor was ahead of the journal's end
+    /// (numbering was raised above it so that no new event is skipped).
+    let cursorAhead: Counter
+    /// `sensor_sink_crashes_total`: process deaths inside this sink's `write_batch`, found at start.
+    let crashes: Counter
 
     /// Creates the metrics of sink `sinkName` through `factory`, with both gauges at 0.
     init(sinkName: String, factory: any MetricsFactory) {
@@ -36,6 +41,8 @@ struct SinkMetrics: Sendable {
         retries = Counter(label: SinkMetricNames.retries, dimensions: dimensions, factory: factory)
         replayed = Counter(label: SinkMetricNames.replayed, dimensions: dimensions, factory: factory)
         disabled = Gauge(label: SinkMetricNames.disabled, dimensions: dimensions, factory: factory)
+        cursorAhead = Counter(label: SinkMetricNames.cursorAhead, dimensions: dimensions, factory: factory)
+        crashes = Counter(label: SinkMetricNames.crashes, dimensions: dimensions, factory: factory)
         disabled.record(0)
         queueDepth.record(0)
     }
@@ -59,6 +66,14 @@ public enum SinkMetricNames {
     public static let replayed = "sensor_sink_journal_replayed_total"
     /// Gauge: 1 when the instance is disabled.
     public static let disabled = "sensor_sink_disabled"
+    /// Gauge: 1 while the sink is unhealthy because `write_batch` ran past `write_deadline_ms`.
+    public static let writeOverdue = "sensor_sink_write_overdue"
+    /// Counter: `write_batch` calls that ran past `write_deadline_ms`.
+    public static let writeOverdueCalls = "sensor_sink_write_overdue_total"
+    /// Counter: starts at which the sink's journal cursor was ahead of the journal's end.
+    public static let cursorAhead = "sensor_sink_cursor_ahead_total"
+    /// Counter: process deaths inside the sink's `write_batch`, detected at the next start.
+    public static let crashes = "sensor_sink_crashes_total"
     /// Counter reported by the plugin through `host->add_counter` (dimensions `sink`, `name`).
     public static let pluginCounter = "sensor_sink_plugin_counter_total"
     /// Gauge reported by the plugin through `host->set_gauge` (dimensions `sink`, `name`).

@@ -17,7 +17,11 @@ extension SinkWorker {
                     return drop(count)
                 }
                 bridge.verdicts.startCall()
+                markInFlight(chunk)
+                writeWatch.begin(at: SinkClock.monotonicNanoseconds())
                 let status = plugin.descriptor.write_batch!(instance, events, count)
+                writeWatch.end(at: SinkClock.monotonicNanoseconds())
+                clearInFlightMarker()
                 // JSON the plugin asked for lives until write_batch returns.
                 marshaller.releaseRequestedJSON()
                 switch status {
@@ -105,7 +109,7 @@ extension SinkWorker {
 
     /// Appends `entries` to the dead-letter file and counts them; `false` when there is no file or it cannot
     /// take them: they are then counted as dropped, and said so.
-    private func deadLetter(_ entries: [DeadLetterFile.Entry]) -> Bool {
+    func deadLetter(_ entries: [DeadLetterFile.Entry]) -> Bool {
         let problem: String
         if let deadLetters {
             do {

@@ -37,6 +37,8 @@ final class SinkWorker: @unchecked Sendable {
     let journal: (journal: EventJournal, cursor: JournalCursor)?
     /// Where refused events go; `nil`: they are only logged and counted as dropped.
     let deadLetters: DeadLetterFile?
+    /// Whether `write_batch` runs past `write_deadline_ms` (read by the dispatcher's watchdog and health reports).
+    let writeWatch: WriteDeadlineWatch
 
     // Worker thread only.
     var instance: UnsafeMutableRawPointer?
@@ -46,7 +48,13 @@ final class SinkWorker: @unchecked Sendable {
     var errorLog = LogLimiter(interval: 1_000_000_000, unlimited: 3)
     var refusalLog = LogLimiter(interval: 10_000_000_000, unlimited: 3)
     var deadLetterFailureLog = LogLimiter(interval: 10_000_000_000, unlimited: 3)
-    private var reader: JournalReader?
+    var markerFailureLog = LogLimiter(interval: 10_000_000_000, unlimited: 3)
+    /// The batch in flight, so that a crash inside `write_batch` is found at the next start (journal only).
+    let inFlight: InFlightMarker?
+    /// The batch the previous process died on, and how often; a marker for a batch starting at the same sequence
+    /// carries the count.
+    var crashedBatch: InFlightMarker.Batch?
+    var reader: JournalReader?
     /// The first sequence this sink has not finished (journal only).
     private var nextSequence: UInt64 = 0
 
@@ -80,6 +88,18 @@ final class SinkWorker: @unchecked Sendable {
                 sinkName: configuration.name, maxBytes: deadLetterMaxBytes)
         }
         self.marshaller = EventBatchMarshaller()
+        self.writeWatch = WriteDeadlineWatch(
+            deadline: configuration.writeDeadline, sinkName: configuration.name, factory: metricsFactory,
+            logger: logger)
+        self.inFlight = journal.flatMap { journal in
+            do {
+                return try InFlightMarker(
+                    directory: journal.journal.configuration.directory, sinkName: configuration.name)
+            } catch {
+                logger.error("\(error); a crash inside write_batch will not be noticed at the next start")
+                return nil
+            }
+        }
         self.bridge = HostAPIBridge(
             sinkName: configuration.name,
             sensorID: sensorID,
@@ -106,6 +126,18 @@ final class SinkWorker: @unchecked Sendable {
         queue.close()
     }
 
+    /// Reports that this sink's cursor was found ahead of the journal's end (`journalEnd`): the journal's numbering
+    /// was raised above the cursor, so the sink skips no new event.
+    func reportCursorAhead(of journalEnd: UInt64, cursor: UInt64) {
+        metrics.cursorAhead.increment()
+        logger.warning(
+            """
+            journal cursor (\(cursor)) is ahead of the journal's end (\(journalEnd)): the sequence high-water mark \
+            was lost with the segments, or the cursor file comes from elsewhere; numbering resumes above the cursor \
+            so that this sink skips no new event
+            """)
+    }
+
     /// Counts `count` events as dropped.
     func drop(_ count: Int) {
         if count > 0 {
@@ -130,6 +162,7 @@ final class SinkWorker: @unchecked Sendable {
         if let journal, let backlogEnd {
             reader = JournalReader(journal: journal.journal)
             nextSequence = journal.cursor.position + 1
+            recoverFromCrash()
             if backlogEnd > nextSequence {
                 logger.info(
                     "replaying \(backlogEnd - nextSequence) journaled events this sink had not received before the last stop"

@@ -130,12 +130,14 @@ public final class SensorApplication: Sendable {
                 maxConnections: configuration.metrics.maxConnections
             ) {
                 let disabled = dispatcher.disabledSinkNames
+                let overdue = dispatcher.overdueSinkNames
                 return HealthReport(
-                    healthy: disabled.isEmpty,
+                    healthy: disabled.isEmpty && overdue.isEmpty,
                     sensorID: sensorID,
                     uptimeSeconds: Int((ContinuousClock.now - started).components.seconds),
                     activeConnections: metrics.openConnections,
                     problems: disabled.map { "sink \($0) is disabled" }
+                        + overdue.map { "sink \($0): write_batch ran past its write_deadline_ms" }
                 )
             }
         } else {

@@ -3,7 +3,8 @@ enum TestSinkSources {
     /// A sink whose behaviour is chosen by `"mode"` in its config JSON. It reports what it saw through the host
     /// API's `add_counter` (so tests read it from the metrics): `events`, `batches`, `bad_events` (an event whose
     /// envelope or fields do not match what ``TestEvents/numbered(_:)`` publishes), `out_of_order` (a sequence
-    /// not above the previous one), `retry_requested`, `same_batch_redelivered`, `flushes`, `destroyed`.
+    /// not above the previous one), `retry_requested`, `same_batch_redelivered`, `flushes`, `destroyed`; and
+    /// through `set_gauge` `last_batch_size`, `first_sequence` (of the instance's first batch) and `last_sequence`.
     ///
     /// Modes: `ok`; `gate` (blocks in write_batch until `test_sink_open_gate()` is called); `retry` (answers
     /// every new batch with RETRY once); `fatal` (FATAL from the third call on); `error` (always ERROR);
@@ -39,6 +40,7 @@ enum TestSinkSources {
             const sensor_host_api *host;
             char mode[32];
             uint64_t last_sequence;
+            uint64_t first_sequence;
             long calls;
             uint64_t pending_retry_sequence;
             size_t pending_retry_count;
@@ -200,6 +202,11 @@ enum TestSinkSources {
             if (bad) count(sink, "bad_events", bad);
             if (out_of_order) count(sink, "out_of_order", out_of_order);
             sink->host->set_gauge(sink->host->host_context, "last_batch_size", 15, (double)n);
+            if (!sink->first_sequence) {
+                sink->first_sequence = events[0]->sequence;
+                sink->host->set_gauge(sink->host->host_context, "first_sequence", 14, (double)sink->first_sequence);
+            }
+            sink->host->set_gauge(sink->host->host_context, "last_sequence", 13, (double)events[n - 1]->sequence);
             return SENSOR_OK;
         }
 

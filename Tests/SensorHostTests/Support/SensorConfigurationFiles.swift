@@ -7,7 +7,7 @@ import TestSupport
 struct SensorConfigurationFiles {
     /// `sensor.toml`, table by table: keys and TOML literals.
     var tables: [String: [String: String]]
-    /// The sink's library file name, e.g. `libSQLiteSink.so`.
+    /// The sink's library: a file name of the package's build, e.g. `libSQLiteSink.so`, or an absolute path.
     var sinkLibrary: String
     /// Host-level `[[sink]]` keys.
     var sinkHost: [String: String] = [:]
@@ -37,8 +37,9 @@ struct SensorConfigurationFiles {
         let sensor = tables.keys.sorted().map { name in
             (["[\(name)]"] + Self.lines(tables[name] ?? [:])).joined(separator: "\n")
         }
+        let library = sinkLibrary.hasPrefix("/") ? sinkLibrary : try BuiltPlugins.path(of: sinkLibrary)
         let plugins =
-            ["[[sink]]", "name = \"sink\"", "library = \"\(try BuiltPlugins.path(of: sinkLibrary))\""]
+            ["[[sink]]", "name = \"sink\"", "library = \"\(library)\""]
             + Self.lines(sinkHost) + ["[sink.config]"] + Self.lines(sinkConfig)
         let file = directory.appendingPathComponent("sensor.toml")
         try sensor.joined(separator: "\n").write(to: file, atomically: true, encoding: .utf8)

@@ -9,9 +9,10 @@ final class SensorProcess: Sendable {
     /// Where the sensor accepts Kaspa peers.
     let p2p: PeerAddress
 
-    /// Runs `kaspa-sensor run -c <configuration>` and waits until it logs its P2P listening address.
-    init(configuration: String, limit: Duration = .seconds(30)) async throws {
-        let command = try CommandProcess.kaspaSensor(["run", "-c", configuration])
+    /// Runs `kaspa-sensor run -c <configuration>` (with `environment` added) and waits until it logs its P2P
+    /// listening address.
+    init(configuration: String, environment: [String: String] = [:], limit: Duration = .seconds(30)) async throws {
+        let command = try CommandProcess.kaspaSensor(["run", "-c", configuration], environment: environment)
         self.command = command
         let deadline = ContinuousClock.now + limit
         while true {
@@ -35,6 +36,11 @@ final class SensorProcess: Sendable {
     /// The lines the sensor printed so far (standard output, then standard error).
     var output: [String] {
         (command.standardOutput + "\n" + command.standardError).split(separator: "\n").map(String.init)
+    }
+
+    /// Waits (polling) until the process exits by itself; kills it and throws after `limit`.
+    func exited(limit: Duration = .seconds(30)) async throws -> CommandProcess.Finished {
+        try await command.finished(limit: limit)
     }
 
     /// Sends `signal` and waits (polling) until the process has exited.
