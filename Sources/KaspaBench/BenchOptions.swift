@@ -1,4 +1,4 @@
-/// The command line of `kaspa-bench`: `[baseline-server [--stack STACK]] [--figures 1,2,3,4] [--peers N]
+/// The command line of `kaspa-bench`: `[baseline-server [--stack STACK]] [--figures 1,2,3,4,5] [--peers N]
 /// [--seconds S] [--events N] [--pipeline a,b,c] [--probes N] [--concurrency N]`, or `churn --target HOST:PORT --sessions N`
 /// and `hold --target HOST:PORT --peers N --seconds S` (short or idle sessions against a running sensor, e.g. one
 /// started under a heap profiler).
@@ -16,7 +16,7 @@ struct BenchOptions {
     /// Which baseline server (`--stack`).
     var baselineStack = BaselineStack.grpcSwift
     /// Which figures to measure.
-    var figures: Set<Int> = [1, 2, 3, 4]
+    var figures: Set<Int> = [1, 2, 3, 4, 5]
     /// Idle peers to hold (figure 2).
     var peers = 10_000
     /// Seconds each handshake measurement lasts (figure 1).

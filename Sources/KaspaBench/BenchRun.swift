@@ -24,7 +24,42 @@ struct BenchRun {
         if options.figures.contains(2) { try await idlePeers() }
         if options.figures.contains(3) { try await pipeline() }
         if options.figures.contains(4) { try await probeFanOut() }
+        if options.figures.contains(5) { try await hostileLoad() }
         report.printSummary()
+    }
+
+    private func hostileLoad() async throws {
+        let result = try await HostileLoadBenchmark(group: group).run()
+        let quietP99 = result.quiet.percentileMilliseconds(0.99)
+        let hostileP99 = result.hostile.percentileMilliseconds(0.99)
+        let megabyte = 1024.0 * 1024.0
+        report.record(
+            "5a", "honest handshakes, quiet sensor (100 peers, 10 in flight)",
+            String(format: "p99 %.1f ms, %d failed", quietP99, result.quietFailures))
+        report.record(
+            "5b", "the same under attack (5,000 silent connections from 5,000 /24s, one source opening 64 sessions)",
+            String(
+                format: "p99 %.1f ms (%.2f× quiet), %d failed", hostileP99, hostileP99 / max(quietP99, 0.001),
+                result.hostileFailures),
+            target: "0 failed, p99 ≤ 2× quiet", met: result.hostileFailures == 0 && hostileP99 <= 2 * quietP99)
+        report.record(
+            "5c", "sensor resident memory at the peak of the attack",
+            String(
+                format: "%.1f MB (%.1f MB idle)", Double(result.peakBytes) / megabyte,
+                Double(result.idleBytes) / megabyte),
+            target: "≤ 256 MB (documented bound)", met: Double(result.peakBytes) <= 256 * megabyte)
+        report.record(
+            "5d", "the silent connections",
+            "\(result.silentOpened) opened; \(result.silentClosedByDeadline) closed by the sensor within 15 s "
+                + "(pre-stream deadline 10 s), \(result.silentStillOpen) still open",
+            target: "all closed", met: result.silentStillOpen == 0)
+        report.record(
+            "5e", "sessions the single source got",
+            "\(result.attackerHeld) of \(result.attackerTried) (limit: 4 connections per IP)",
+            target: "≤ 4", met: result.attackerHeld <= 4)
+        if let failure = result.firstFailure {
+            report.note("5: first failure: \(failure)")
+        }
     }
 
     private func handshakes() async throws {

@@ -18,6 +18,8 @@ final class SensorProcess {
         var slowSinkEndpoint: String?
         /// The sink every event goes to.
         var sink = SinkEntry.sqlite
+        /// Extra `[limits]` lines (the per-source limits apply to loopback only when they say so).
+        var limits: [String] = []
     }
 
     /// Where it listens.
@@ -87,6 +89,8 @@ final class SensorProcess {
         journal_dir = "journal"
         [database]
         addressdb_path = "addresses.db"
+        [limits]
+        \(options.limits.joined(separator: "\n"))
 
         """
     }

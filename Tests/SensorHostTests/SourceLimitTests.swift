@@ -23,7 +23,7 @@ struct SourceLimitTests {
     func connectionsPerIP() async throws {
         try await SensorHarness.withSensor(Self.settings(["max_connections_per_ip": "3"])) { sensor in
             let flood = try await sensor.edgeClient(
-                "connections", ["--source", "127.20.0.1", "--count", "5", "--preface", "--observe", "1.5"])
+                "connections", ["--source", "127.20.0.1", "--count", "5", "--preface", "--observe", "4"])
             #expect(Self.int(flood["open"]) == 3, "\(flood)")
             #expect(Self.int(flood["closed"]) == 2, "\(flood)")
             // Another source is served as before.
@@ -48,7 +48,7 @@ struct SourceLimitTests {
                 "connections", ["--source", "127.21.0.1", "--count", "2", "--observe", "0.5"])
             #expect(Self.int(first["open"]) == 2, "\(first)")
             let second = try await sensor.edgeClient(
-                "connections", ["--source", "127.21.0.2", "--count", "2", "--observe", "1"])
+                "connections", ["--source", "127.21.0.2", "--count", "2", "--observe", "3"])
             // The first source's connections closed when its client exited; the prefix had room for two again.
             #expect(Self.int(second["open"]) == 2, "\(second)")
             let metrics = try await sensor.get("/metrics").body
@@ -62,7 +62,7 @@ struct SourceLimitTests {
             Self.settings(["max_connections_per_ip": "10", "max_connections_per_prefix": "3"])
         ) { sensor in
             async let holding = sensor.edgeClient(
-                "connections", ["--source", "127.22.0.1", "--count", "2", "--observe", "4"])
+                "connections", ["--source", "127.22.0.1", "--count", "2", "--observe", "9"])
             // Polled, not slept: the sensor has accepted the first client's two connections.
             var accepted = false
             for _ in 0..<600 where !accepted {
@@ -71,9 +71,9 @@ struct SourceLimitTests {
             }
             #expect(accepted)
             let late = try await sensor.edgeClient(
-                "connections", ["--source", "127.22.0.2", "--count", "2", "--observe", "1"])
+                "connections", ["--source", "127.22.0.2", "--count", "2", "--observe", "3"])
             let other = try await sensor.edgeClient(
-                "connections", ["--source", "127.23.0.1", "--count", "2", "--observe", "1"])
+                "connections", ["--source", "127.23.0.1", "--count", "2", "--observe", "3"])
             let first = try await holding
             #expect(Self.int(first["open"]) == 2, "\(first)")
             #expect(Self.int(late["open"]) == 1 && Self.int(late["closed"]) == 1, "\(late)")
@@ -87,7 +87,7 @@ struct SourceLimitTests {
     func streamsBeforeSettingsAck() async throws {
         try await SensorHarness.withSensor(Self.settings([:])) { sensor in
             let result = try await sensor.edgeClient(
-                "streams", ["--source", "127.24.0.1", "--count", "10", "--observe", "3"])
+                "streams", ["--source", "127.24.0.1", "--count", "10", "--observe", "15"])
             #expect(Self.int(result["accepted"]) == 4, "\(result)")
             #expect(Self.int(result["reset"]) == 6, "\(result)")
             let metrics = try await sensor.get("/metrics").body
@@ -99,7 +99,7 @@ struct SourceLimitTests {
     func streamsPerIP() async throws {
         try await SensorHarness.withSensor(Self.settings(["max_streams_per_ip": "3"])) { sensor in
             let result = try await sensor.edgeClient(
-                "streams", ["--source", "127.25.0.1", "--connections", "2", "--count", "2", "--observe", "3"])
+                "streams", ["--source", "127.25.0.1", "--connections", "2", "--count", "2", "--observe", "15"])
             #expect(Self.int(result["accepted"]) == 3, "\(result)")
             #expect(Self.int(result["reset"]) == 1, "\(result)")
             let metrics = try await sensor.get("/metrics").body
@@ -111,7 +111,7 @@ struct SourceLimitTests {
     func loopbackExemptByDefault() async throws {
         try await SensorHarness.withSensor(["probing": ["enabled": "false"]]) { sensor in
             let result = try await sensor.edgeClient(
-                "connections", ["--source", "127.26.0.1", "--count", "12", "--preface", "--observe", "1"])
+                "connections", ["--source", "127.26.0.1", "--count", "12", "--preface", "--observe", "3"])
             #expect(Self.int(result["open"]) == 12, "\(result)")
         }
     }
@@ -180,7 +180,7 @@ struct ConnectionBudgetTests {
     func totalConnections() async throws {
         try await SensorHarness.withSensor(["limits": ["max_tcp_connections": "3"]]) { sensor in
             let flood = try await sensor.edgeClient(
-                "connections", ["--source", "127.27.0.1", "--count", "5", "--preface", "--observe", "1.5"])
+                "connections", ["--source", "127.27.0.1", "--count", "5", "--preface", "--observe", "4"])
             #expect(Self.int(flood["open"]) == 3 && Self.int(flood["closed"]) == 2, "\(flood)")
             let metrics = try await sensor.get("/metrics").body
             #expect(metrics.contains(#"sensor_connections_refused_total{scope="total"} 2"#), "\(metrics)")
@@ -220,7 +220,7 @@ struct ConnectionBudgetTests {
             let flood = try await PythonPeer.run(
                 [
                     "connections", "--target", metrics.description, "--source", "127.30.0.1", "--count", "4",
-                    "--observe", "1.5",
+                    "--observe", "4",
                 ],
                 script: PythonPeer.edgeScript)
             let result = try #require(flood.events.last, "\(flood.output)")

@@ -15,7 +15,8 @@ bound explicitly, so one machine can stand for many sources.
   edge_client.py trickle --target 127.0.0.1:16111 --interval 0.2 [--observe 10]
       -> {"closed": true, "closed_after_ms": 712, "header_bytes": 93, "sent": 4}
 
-`streams` writes everything it will ever send (preface, SETTINGS, all HEADERS) before it
+A stream counts as reset when the server sends RST_STREAM or ends it at once with a non-zero
+grpc-status (a trailers-only refusal). `streams` writes everything it will ever send (preface, SETTINGS, all HEADERS) before it
 reads a byte, so the server's SETTINGS is never acknowledged: its stream limit must hold
 before the ACK.
 """
@@ -144,12 +145,17 @@ def cmd_streams(args) -> dict:
                 if isinstance(event, h2.events.StreamReset):
                     entry["answered"].setdefault(event.stream_id, "reset")
                 elif isinstance(event, h2.events.ResponseReceived):
-                    entry["answered"].setdefault(event.stream_id, "accepted")
+                    # A trailers-only answer with a non-zero grpc-status is a refusal; a session answers with
+                    # 200 headers and its Version.
+                    status = dict(event.headers).get("grpc-status")
+                    outcome = "refused" if status not in (None, "0") else "accepted"
+                    entry["answered"].setdefault(event.stream_id, outcome)
             entry["conn"].data_to_send()  # discarded: the server's SETTINGS stays unacknowledged
     per_connection = []
     for entry in connections:
         answers = list(entry["answered"].values())
-        accepted, reset = answers.count("accepted"), answers.count("reset")
+        accepted = answers.count("accepted")
+        reset = answers.count("reset") + answers.count("refused")
         per_connection.append([accepted, reset, len(entry["streams"]) - accepted - reset])
         entry["sock"].close()
     return {

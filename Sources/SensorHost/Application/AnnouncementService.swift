@@ -42,9 +42,11 @@ struct AnnouncementService: Service {
 /// Closes the address database writer after the producers (listed before them, it stops after them).
 struct AddressRecorderService: Service {
     let recorder: AddressRecorder
+    /// How long the writer may take at shutdown; what it has not stored by then is kept for the next start.
+    var grace: Duration = .seconds(5)
 
     func run() async throws {
         try? await gracefulShutdown()
-        await recorder.close()
+        await recorder.close(within: grace)
     }
 }

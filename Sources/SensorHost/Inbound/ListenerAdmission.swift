@@ -1,5 +1,6 @@
 import KaspaP2P
 import NIOCore
+import NIOHTTP2
 import SensorEvents
 
 /// Decides, as the listener accepts them, which TCP connections and which streams the sensor takes: the
@@ -90,9 +91,11 @@ struct ListenerAdmission: Sendable {
     ) -> EventLoopFuture<Void> {
         metrics.streamRefused(scope: scope)
         record(.streamRefused, remote: remote, channel: stream.parent ?? stream, detail: detail)
-        // Not failed and not closed here: the initializer runs before swift-nio-http2 tells grpc-swift-nio-transport's
-        // connection handler that the stream exists, so a close now would close a stream it never saw open (an
-        // assertion in its state machine). The request never reaches grpc-swift; the stream is reset next tick.
+        // Neither failed nor closed here: the initializer runs before swift-nio-http2 tells grpc-swift-nio-transport's
+        // connection handler that the stream exists, and the stream's async channel is already made, so either
+        // trips an assertion of theirs. Instead the request is sent to a method that does not exist: grpc-swift
+        // answers it with UNIMPLEMENTED trailers and ends the stream through its ordinary path, and the sensor's
+        // service is never called.
         return stream.eventLoop.makeCompletedFuture {
             try stream.pipeline.syncOperations.addHandler(RefusedStream(), position: .first)
         }
@@ -107,16 +110,23 @@ struct ListenerAdmission: Sendable {
     }
 }
 
-/// Sits first on a refused stream: drops what the peer sends and closes (resets) the stream on the next tick.
-private final class RefusedStream: ChannelInboundHandler, Sendable {
-    typealias InboundIn = Any
+/// Sits first on a refused stream and points its request at ``path``, a method no service has.
+private final class RefusedStream: ChannelInboundHandler, RemovableChannelHandler, Sendable {
+    typealias InboundIn = HTTP2Frame.FramePayload
+    typealias InboundOut = HTTP2Frame.FramePayload
 
-    func handlerAdded(context: ChannelHandlerContext) {
-        let channel = context.channel
-        context.eventLoop.execute { channel.close(promise: nil) }
+    /// Names the reason in grpc-swift's "not implemented" answer.
+    static let path = "/kaspa.sensor.Refused/StreamLimitReached"
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .headers(var headers) = unwrapInboundIn(data) else {
+            context.fireChannelRead(data)
+            return
+        }
+        headers.headers.replaceOrAdd(name: ":path", value: Self.path)
+        context.fireChannelRead(wrapInboundOut(.headers(headers)))
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
 }
 
 extension PeerAddress {
