@@ -24,6 +24,6 @@ if ((${#need_apt[@]})); then
 fi
 
 if [ "${1:-}" = "--with-test-peers" ]; then
-  python3 -c "import grpc, grpc_tools" 2>/dev/null \
+  python3 -c "import grpc, grpc_tools, h2" 2>/dev/null \
     || python3 -m pip install --quiet --disable-pip-version-check -r Tests/peers/requirements.txt
 fi
