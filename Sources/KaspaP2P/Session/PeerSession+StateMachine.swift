@@ -256,6 +256,12 @@ where Instant.Duration == Duration {
         end(.shutdown, HandshakeFailure(.shutdown, "the session was cancelled"), at: now)
     }
 
+    /// The host needs this session's slot for a newcomer: the session ends now, without a polite close.
+    @inline(never)
+    public mutating func evicted(at now: Instant) -> [Action] {
+        end(.evicted, HandshakeFailure(.capacity, "evicted for a newer peer"), at: now)
+    }
+
     /// Ends the session at once for a reason outside it: a drain in progress keeps the reason it had, and
     /// `failure` counts only if the handshake was still running.
     private mutating func end(_ reason: DisconnectReason, _ failure: HandshakeFailure, at now: Instant) -> [Action] {

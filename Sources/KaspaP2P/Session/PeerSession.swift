@@ -55,6 +55,12 @@ public final class PeerSession: Sendable {
         inbox.post(.released)
     }
 
+    /// Ends the session at once because the host needs its slot (disconnect reason `evicted`). Safe to call at
+    /// any time, more than once.
+    public func evict() {
+        inbox.post(.evicted)
+    }
+
     /// Runs the conversation over a gRPC stream until it ends; reports what happened. Never throws: failures are
     /// in the report. Deadlines are timed by the continuous clock and kept in `timerLoop`'s timer heap (one entry per
     /// session, no task; by default a loop of the shared group grpc-swift's transports run on).
@@ -168,6 +174,7 @@ private final class Driver<C: Clock<Duration>> {
         case .streamEnded: return machine.streamEnded(at: now)
         case .streamFailed(let text): return machine.streamFailed(text, at: now)
         case .shutdown: return machine.shutdown(at: now)
+        case .evicted: return machine.evicted(at: now)
         }
     }
 

@@ -16,6 +16,8 @@ final class SessionInbox: Sendable {
         case timerFired
         case released
         case shutdown
+        /// The host needs this peer's slot for a newcomer (stay mode, full sensor).
+        case evicted
     }
 
     private struct State {
@@ -26,6 +28,7 @@ final class SessionInbox: Sendable {
         var timerPending = false
         var releasePending = false
         var shutdownPending = false
+        var evictionPending = false
     }
 
     private let capacity: Int
@@ -49,6 +52,9 @@ final class SessionInbox: Sendable {
             case .shutdown:
                 guard !state.shutdownPending else { return nil }
                 state.shutdownPending = true
+            case .evicted:
+                guard !state.evictionPending else { return nil }
+                state.evictionPending = true
             case .message, .streamEnded, .streamFailed:
                 break
             }
@@ -135,7 +141,7 @@ final class SessionInbox: Sendable {
         case .message: state.queuedMessages -= 1
         case .timerFired: state.timerPending = false
         case .released: break  // once is enough
-        case .shutdown: break  // once is enough
+        case .shutdown, .evicted: break  // once is enough
         case .streamEnded, .streamFailed: break
         }
     }

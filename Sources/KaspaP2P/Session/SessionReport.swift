@@ -57,4 +57,6 @@ public struct DisconnectReason: Sendable, Hashable, CustomStringConvertible {
     public static let idleTimeout = DisconnectReason("idle_timeout")
     /// The sensor is shutting down.
     public static let shutdown = DisconnectReason("sensor_shutdown")
+    /// The sensor was full (stay mode) and gave this peer's slot to a newcomer.
+    public static let evicted = DisconnectReason("evicted", "the sensor was full; its slot went to a newer peer")
 }

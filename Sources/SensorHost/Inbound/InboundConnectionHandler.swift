@@ -21,6 +21,8 @@ public final class InboundConnectionHandler: Sendable {
     private let userAgent: String
     private let addressRecorder: AddressRecorder?
     private let attempts: ConnectionAttemptLog?
+    /// Sessions of `stay` mode, one of which gives up its slot when the sensor is full.
+    private let staying = StayingPeers()
 
     /// Creates a handler; gossiped addresses go to `addressRecorder` when there is one, peers turned away over
     /// capacity to `attempts` (summarised per source), or one event each without it.
@@ -58,12 +60,22 @@ public final class InboundConnectionHandler: Sendable {
         metrics.connectionOpened()
         defer { metrics.connectionClosed() }
         if metrics.openConnections > configuration.network.maxInbound {
-            try? await writer.write(.reject(reason: "sensor at capacity"))
-            rejectOverCapacity(remotePeer: remotePeer, localPeer: localPeer)
-            return
+            // Full: in stay mode a peer the eviction policy does not protect makes room, else the newcomer goes.
+            if configuration.session.stayConnected, staying.evictOne() {
+                metrics.peerEvicted()
+            } else {
+                try? await writer.write(.reject(reason: "sensor at capacity"))
+                rejectOverCapacity(remotePeer: remotePeer, localPeer: localPeer)
+                return
+            }
         }
         let peer = inboundPeer(remotePeer: remotePeer, localPeer: localPeer)
         let session = PeerSession(local: localVersion, configuration: sessionConfiguration(), observer: peer)
+        let stayID =
+            configuration.session.stayConnected
+            ? peer.record.remote.map { staying.add(session, from: $0.ip, connectedAt: peer.record.connectedAtMicros) }
+            : nil
+        defer { if let stayID { staying.remove(stayID) } }
         // A discarding group frees the probe's task as soon as it ends, not when the session does.
         await withDiscardingTaskGroup { group in
             group.addTask { [prober] in

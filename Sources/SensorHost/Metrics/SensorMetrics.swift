@@ -150,6 +150,11 @@ public final class SensorMetrics: Sendable {
             .increment()
     }
 
+    /// A staying peer gave up its slot to a newcomer (stay mode, full sensor).
+    func peerEvicted() {
+        CoreMetrics.Counter(label: "sensor_peers_evicted_total", factory: factory).increment()
+    }
+
     /// A peer sent `count` Addresses messages that answered no request of ours (their entries were ignored).
     func unsolicitedAddresses(_ count: Int) {
         guard count > 0 else { return }
