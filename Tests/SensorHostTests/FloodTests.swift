@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+
+/// Floods of control frames and messages from one connection, from the independent `edge_client.py` (h2) and
+/// `kaspa_peer.py` (grpcio): the sensor ends or absorbs them and keeps serving honest peers and `/metrics`.
+@Suite("Floods")
+struct FloodTests {
+    static let settings: [String: [String: String]] = ["probing": ["enabled": "false"]]
+
+    static func stillServing(_ sensor: SensorHarness) async throws {
+        let honest = try await sensor.pythonClient(["--scenario", "node"])
+        #expect(honest.status == 0, "\(honest.output)")
+        #expect(try await sensor.get("/metrics").status == 200)
+    }
+
+    @Test("A rapid-reset flood (HEADERS then RST_STREAM, 5,000 times) is ended with GOAWAY; others are served")
+    func rapidReset() async throws {
+        try await SensorHarness.withSensor(Self.settings) { sensor in
+            let flood = try await sensor.edgeClient(
+                "flood", ["--kind", "rapid-reset", "--count", "5000", "--observe", "20"])
+            #expect(flood["closed"] as? NSNumber == true, "\(flood)")
+            try await Self.stillServing(sensor)
+        }
+    }
+
+    @Test(
+        "SETTINGS and PING floods that never read their ACKs end or are absorbed; others are served",
+        arguments: ["settings", "ping"])
+    func controlFrameFlood(kind: String) async throws {
+        try await SensorHarness.withSensor(Self.settings) { sensor in
+            let flood = try await sensor.edgeClient(
+                "flood", ["--kind", kind, "--count", "100000", "--observe", "20"])
+            #expect((flood["sent"] as? NSNumber)?.intValue ?? 0 > 0, "\(flood)")
+            try await Self.stillServing(sensor)
+        }
+    }
+
+    @Test("A flood of 2,000 Kaspa Pings is answered Pong for Ping while another peer handshakes")
+    func kaspaPingFlood() async throws {
+        try await SensorHarness.withSensor(Self.settings) { sensor in
+            async let flood = sensor.pythonClient(["--scenario", "flood-pings", "--count", "2000", "--timeout", "30"])
+            try await Self.stillServing(sensor)
+            let run = try await flood
+            #expect(run.status == 0, "\(run.output.suffix(2000))")
+            #expect((run.event("pongs_received")?["count"] as? NSNumber)?.intValue == 2000)
+        }
+    }
+
+    @Test("A Version whose user agent is not UTF-8 ends the stream and is recorded; the sensor goes on")
+    func invalidUTF8() async throws {
+        try await SensorHarness.withSensor(Self.settings) { sensor in
+            let run = try await sensor.pythonClient(["--scenario", "invalid-utf8", "--timeout", "10"])
+            #expect(run.status == 0, "\(run.output)")
+            let row = try #require(try await sensor.waitForRows().first)
+            #expect(row["handshake_outcome"] == "transport_error", "\(row)")
+            try await Self.stillServing(sensor)
+        }
+    }
+}
