@@ -26,6 +26,8 @@ struct HostileLoadBenchmark: Sendable {
         /// Sessions the single source got, of those it tried.
         var attackerHeld: Int
         var attackerTried: Int
+        /// Resident memory 12 s after the attack ended.
+        var afterBytes: Int
     }
 
     var peers = 100
@@ -80,12 +82,15 @@ struct HostileLoadBenchmark: Sendable {
         attackTasks.cancel()
         sampling.cancel()
         flood.close()
+        // What the sensor gives back once the flood is over and its connections are gone (it trims every 5 s).
+        try? await Task.sleep(for: .seconds(12))
+        let after = ChildProcesses.residentBytes(of: pid)
         return Measurement(
             quiet: quiet.latencies, quietFailures: quiet.failures, hostile: hostile.latencies,
             hostileFailures: hostile.failures, firstFailure: hostile.firstFailure ?? quiet.firstFailure,
             idleBytes: idle, peakBytes: peak.value.load(ordering: .relaxed), silentOpened: flood.count,
             silentClosedByDeadline: fate.closed, silentStillOpen: fate.open, attackerHeld: attackerHeld,
-            attackerTried: attackerSessions)
+            attackerTried: attackerSessions, afterBytes: after)
     }
 
     /// A counter shared with tasks.

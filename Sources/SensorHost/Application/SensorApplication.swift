@@ -156,6 +156,8 @@ public final class SensorApplication: Sendable {
         if let addressRecorder { services.append(AddressRecorderService(recorder: addressRecorder)) }
         if let metricsServer { services.append(metricsServer) }
         services.append(p2pServer)
+        let p2pServer = self.p2pServer
+        services.append(MemoryTrimmer(openConnections: { p2pServer.openConnectionCount }))
         if let announcement { services.append(announcement) }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(

@@ -72,6 +72,9 @@ public final class P2PServer: Service {
         }
     }
 
+    /// Peer TCP connections open now.
+    public var openConnectionCount: Int { connections.count }
+
     /// The bound addresses (useful with port 0). Waits until the listeners are up.
     public func listeningAddresses() async throws -> [PeerAddress] {
         var result: [PeerAddress] = []
