@@ -44,7 +44,9 @@ struct ListenerAdmission: Sendable {
             if let refusal = limiter.admit(.connection, from: remote.ip) {
                 return refuse(channel, remote: remote, scope: refusal.scope, detail: "\(refusal) TCP connections")
             }
-            channel.closeFuture.whenComplete { [limiter] _ in limiter.release(.connection, from: remote.ip) }
+            if limiter.isLimited(remote.ip) {
+                channel.closeFuture.whenComplete { [limiter] _ in limiter.release(.connection, from: remote.ip) }
+            }
         }
         connections.add(channel)
         let attempts = self.attempts
@@ -70,7 +72,9 @@ struct ListenerAdmission: Sendable {
             if let refusal = limiter.admit(.stream, from: remote.ip) {
                 return refuse(stream: stream, remote: remote, scope: refusal.scope, detail: "\(refusal) streams")
             }
-            stream.closeFuture.whenComplete { [limiter] _ in limiter.release(.stream, from: remote.ip) }
+            if limiter.isLimited(remote.ip) {
+                stream.closeFuture.whenComplete { [limiter] _ in limiter.release(.stream, from: remote.ip) }
+            }
         }
         PreStreamWatcher.streamOpened(on: stream)
         connections.streamOpened(stream)

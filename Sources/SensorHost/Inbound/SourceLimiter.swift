@@ -48,7 +48,8 @@ final class SourceLimiter: Sendable {
         state.withLock { $0[keyPath: State.path(counted)].release(ip) }
     }
 
-    private func isLimited(_ ip: IPAddress) -> Bool {
+    /// Whether `ip` is counted at all (loopback may be exempt): only then is there anything to release.
+    func isLimited(_ ip: IPAddress) -> Bool {
         !(exemptLoopback && ip.isLoopback)
     }
 }
