@@ -74,9 +74,9 @@ struct EvictionTests {
             "network": ["listen_address": "\"127.0.0.1:0\"", "max_inbound": "2"],
             "session": ["mode": "\"stay\""],
         ]) { sensor in
-            async let older = sensor.pythonClient(["--scenario", "node", "--hold-seconds", "8"])
+            async let older = sensor.pythonClient(["--scenario", "node", "--hold-seconds", "15"])
             try await Self.waitForActive(sensor, 1)
-            async let younger = sensor.pythonClient(["--scenario", "node", "--hold-seconds", "8"])
+            async let younger = sensor.pythonClient(["--scenario", "node", "--hold-seconds", "15"])
             try await Self.waitForActive(sensor, 2)
             let newcomer = try await sensor.pythonClient(["--scenario", "node"])
             #expect(newcomer.status == 0, "\(newcomer.output)")

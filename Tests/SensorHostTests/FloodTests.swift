@@ -37,7 +37,9 @@ struct FloodTests {
 
     @Test("A flood of 2,000 Kaspa Pings is answered Pong for Ping while another peer handshakes")
     func kaspaPingFlood() async throws {
-        try await SensorHarness.withSensor(Self.settings) { sensor in
+        // Stay mode: in close mode the session's linger may end it in the middle of a slow flood.
+        try await SensorHarness.withSensor(Self.settings.merging(["session": ["mode": "\"stay\""]]) { $1 }) {
+            sensor in
             async let flood = sensor.pythonClient(["--scenario", "flood-pings", "--count", "2000", "--timeout", "30"])
             try await Self.stillServing(sensor)
             let run = try await flood
@@ -54,6 +56,31 @@ struct FloodTests {
             let row = try #require(try await sensor.waitForRows().first)
             #expect(row["handshake_outcome"] == "transport_error", "\(row)")
             try await Self.stillServing(sensor)
+        }
+    }
+}
+
+/// A stream whose first message cannot be read never reaches a session in grpc-swift; it is still recorded, as a
+/// session's `transport_error` or, when no session started, a `stream_ended_before_session` attempt.
+@Suite("Unreadable first messages")
+struct UnreadableMessageTests {
+    @Test(
+        "A 4 GiB length prefix, a 40 MiB message, a compressed flag without grpc-encoding: stream ended, recorded",
+        arguments: [
+            ["--declared-length", "4294967295"],
+            ["--declared-length", "41943040", "--body-bytes", "41943040"],
+            ["--declared-length", "16", "--compressed"],
+        ])
+    func recorded(arguments: [String]) async throws {
+        try await SensorHarness.withSensor(FloodTests.settings) { sensor in
+            let result = try await sensor.edgeClient("message", arguments + ["--observe", "20"])
+            #expect(result["reset"] is NSNumber || result["status"] is NSNumber, "\(result)")
+            let row = try #require(
+                try await sensor.waitForRows(
+                    where: "handshake_outcome IN ('transport_error', 'stream_ended_before_session')"
+                ).first)
+            #expect(row["remote_ip"] == "127.0.0.1", "\(row)")
+            try await FloodTests.stillServing(sensor)
         }
     }
 }

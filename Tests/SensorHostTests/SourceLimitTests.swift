@@ -122,7 +122,7 @@ struct SourceLimitTests {
             "probing": ["enabled": "false"], "network": ["listen_address": "\"127.0.0.1:0\"", "max_inbound": "1"],
             "session": ["mode": "\"stay\""],
         ]) { sensor in
-            async let holder = sensor.pythonClient(["--scenario", "node", "--hold-seconds", "6"])
+            async let holder = sensor.pythonClient(["--scenario", "node", "--hold-seconds", "15"])
             var full = false
             for _ in 0..<1000 where !full {
                 full = try await sensor.get("/metrics").body.contains("sensor_active_connections 1")

@@ -270,10 +270,68 @@ def cmd_flood(args) -> dict:
             "elapsed_ms": round((time.monotonic() - start) * 1000)}
 
 
+def cmd_message(args) -> dict:
+    """One stream whose first gRPC message has a hand-made 5-byte prefix: `--declared-length` (up to 4 GiB - 1)
+    and the compressed flag (`--compressed`, sent without any grpc-encoding header), followed by
+    `--body-bytes` bytes. Reports how the server ended the stream."""
+    target = parse_target(args.target)
+    sock = open_connection(target, args.source)
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+    conn.initiate_connection()
+    stream_id = conn.get_next_available_stream_id()
+    conn.send_headers(stream_id, request_headers(args.target), end_stream=False)
+    prefix = (b"\x01" if args.compressed else b"\x00") + args.declared_length.to_bytes(4, "big")
+    body = prefix + b"\x0a" * args.body_bytes
+    sock.setblocking(True)
+    sock.sendall(conn.data_to_send())
+    sock.settimeout(0.05)
+    sent = 0
+    outcome = {"status": None, "reset": None, "goaway": None, "closed": False}
+    deadline = time.monotonic() + args.observe
+    while time.monotonic() < deadline and outcome["status"] is None and outcome["reset"] is None \
+            and not outcome["closed"]:
+        if sent < len(body):
+            window = min(conn.local_flow_control_window(stream_id), conn.max_outbound_frame_size, len(body) - sent)
+            if window > 0:
+                conn.send_data(stream_id, body[sent:sent + window])
+                sent += window
+                try:
+                    sock.sendall(conn.data_to_send())
+                except (BrokenPipeError, ConnectionResetError):
+                    outcome["closed"] = True
+                    break
+        try:
+            data = sock.recv(65536)
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            data = b""
+        if not data:
+            outcome["closed"] = True
+            break
+        for event in conn.receive_data(data):
+            if isinstance(event, h2.events.StreamReset):
+                outcome["reset"] = int(event.error_code)
+            elif isinstance(event, (h2.events.ResponseReceived, h2.events.TrailersReceived)):
+                status = dict(event.headers).get("grpc-status")
+                if status is not None:
+                    outcome["status"] = int(status)
+                    outcome["message"] = dict(event.headers).get("grpc-message")
+            elif isinstance(event, h2.events.ConnectionTerminated):
+                outcome["goaway"] = int(event.error_code)
+        try:
+            sock.sendall(conn.data_to_send())
+        except (BrokenPipeError, ConnectionResetError):
+            outcome["closed"] = True
+    sock.close()
+    outcome["body_sent"] = sent
+    return outcome
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("connections", "streams", "trickle", "flood"):
+    for name in ("connections", "streams", "trickle", "flood", "message"):
         command = sub.add_parser(name)
         command.add_argument("--target", required=True, metavar="HOST:PORT")
         command.add_argument("--source", default="127.0.0.1", help="local address to bind (any 127.x)")
@@ -286,11 +344,17 @@ def main() -> int:
     sub.choices["trickle"].add_argument("--interval", type=float, default=0.2,
                                         help="seconds between two bytes of the HEADERS frame")
     sub.choices["flood"].add_argument("--kind", choices=("settings", "ping", "rapid-reset"), required=True)
+    sub.choices["message"].add_argument("--declared-length", type=int, required=True)
+    sub.choices["message"].add_argument("--body-bytes", type=int, default=16)
+    sub.choices["message"].add_argument("--compressed", action="store_true")
     args = parser.parse_args()
     if not args.target.startswith(("127.", "[::1]", "localhost")) and not args.target.startswith("198.51.100."):
         print("refusing a target outside loopback and the lab", file=sys.stderr)
         return 2
-    commands = {"connections": cmd_connections, "streams": cmd_streams, "trickle": cmd_trickle, "flood": cmd_flood}
+    commands = {
+        "connections": cmd_connections, "streams": cmd_streams, "trickle": cmd_trickle, "flood": cmd_flood,
+        "message": cmd_message,
+    }
     result = commands[args.command](args)
     print(json.dumps(result), flush=True)
     return 0

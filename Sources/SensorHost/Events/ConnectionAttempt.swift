@@ -19,12 +19,16 @@ public struct ConnectionAttempt: Sendable {
         case streamRefused = "stream_refused"
         /// A stream turned away with a Reject: `[network] max_inbound` peers were already connected.
         case overCapacity = "over_capacity"
+        /// A stream that ended before its session started: reset at once by the peer (rapid reset), or its first
+        /// message could not be read (a length prefix over `max_message_bytes`, a compressed flag without
+        /// `grpc-encoding`, bytes that are not a message).
+        case streamEndedEarly = "stream_ended_before_session"
 
         /// True for the kinds that opened no stream by their own doing (the sensor refused none of them).
         public var openedNoStream: Bool {
             switch self {
             case .silentTCP, .notHTTP2, .noGRPCStream: true
-            case .refusedAtAccept, .streamRefused, .overCapacity: false
+            case .refusedAtAccept, .streamRefused, .overCapacity, .streamEndedEarly: false
             }
         }
 
@@ -34,6 +38,7 @@ public struct ConnectionAttempt: Sendable {
             case .silentTCP, .notHTTP2, .noGRPCStream: closedBySensor ? "silent_timeout" : "closed_by_peer"
             case .refusedAtAccept, .streamRefused: "refused_by_sensor"
             case .overCapacity: "over_capacity"
+            case .streamEndedEarly: "stream_ended"
             }
         }
     }
@@ -87,9 +92,11 @@ public struct ConnectionAttempt: Sendable {
     }
 
     private static func probeError(_ kind: Kind) -> String {
-        kind.openedNoStream
-            ? "it opened no gRPC stream and sent no Version: not dialed"
-            : "refused by the sensor before its Version: not dialed"
+        switch kind {
+        case .silentTCP, .notHTTP2, .noGRPCStream: "it opened no gRPC stream and sent no Version: not dialed"
+        case .streamEndedEarly: "its stream ended before a Version was read: not dialed"
+        case .refusedAtAccept, .streamRefused, .overCapacity: "refused by the sensor before its Version: not dialed"
+        }
     }
 
     private static func fields(

@@ -1,3 +1,4 @@
+import KaspaP2P
 import NIOCore
 import Synchronization
 
@@ -17,21 +18,52 @@ final class OpenConnections: Sendable {
     private struct Connection {
         var channel: any Channel
         var openStreams = 0
+        /// Streams admitted and sessions the service started for them: a stream that ended before grpc-swift
+        /// called the service (reset at once, a first message that cannot be decoded or is too large) leaves the
+        /// first ahead of the second when the connection closes.
+        var streamsAdmitted = 0
+        var sessionsStarted = 0
+        /// `remote|local`, as grpc-swift's peer descriptions name the connection to the service.
+        var peers: String?
         /// The pending idle close: cancelled when a stream opens or the connection closes (it holds the channel).
         var idleClose: Scheduled<Void>?
     }
 
     private struct State {
         var connections: [ObjectIdentifier: Connection] = [:]
+        var byPeers: [String: ObjectIdentifier] = [:]
         var closing = false
     }
 
     private let idleTimeout: TimeAmount
     private let state = Mutex(State())
+    private let streamsWithoutSession: @Sendable (_ remote: PeerAddress?, _ local: PeerAddress?, _ count: Int) -> Void
 
-    /// Tracks connections, closing one `idleTimeout` after its last stream ended.
-    init(idleTimeout: TimeAmount) {
+    /// Tracks connections, closing one `idleTimeout` after its last stream ended; when a connection closes,
+    /// `streamsWithoutSession` hears of the streams on it that ended before their session started.
+    init(
+        idleTimeout: TimeAmount,
+        streamsWithoutSession: @escaping @Sendable (PeerAddress?, PeerAddress?, Int) -> Void = { _, _, _ in }
+    ) {
         self.idleTimeout = idleTimeout
+        self.streamsWithoutSession = streamsWithoutSession
+    }
+
+    private static func key(remote: PeerAddress?, local: PeerAddress?) -> String? {
+        guard let remote, let local else { return nil }
+        return "\(remote)|\(local)"
+    }
+
+    /// The service started a session on the connection grpc-swift describes with these peer strings.
+    func sessionStarted(remotePeer: String, localPeer: String) {
+        guard
+            let key = Self.key(
+                remote: RemotePeerDescription.parse(remotePeer), local: RemotePeerDescription.parse(localPeer))
+        else { return }
+        state.withLock { state in
+            guard let id = state.byPeers[key] else { return }
+            state.connections[id]?.sessionsStarted += 1
+        }
     }
 
     /// Connections now open.
@@ -40,9 +72,13 @@ final class OpenConnections: Sendable {
     /// Tracks `channel` until it closes; closes it at once when the grace is already over.
     func add(_ channel: any Channel) {
         let id = ObjectIdentifier(channel)
+        let remote = channel.remoteAddress.flatMap(PeerAddress.init(socketAddress:))
+        let local = channel.localAddress.flatMap(PeerAddress.init(socketAddress:))
+        let peers = Self.key(remote: remote, local: local)
         let closeNow = state.withLock { state -> Bool in
             if state.closing { return true }
-            state.connections[id] = Connection(channel: channel)
+            state.connections[id] = Connection(channel: channel, peers: peers)
+            if let peers { state.byPeers[peers] = id }
             return false
         }
         if closeNow {
@@ -50,8 +86,15 @@ final class OpenConnections: Sendable {
             return
         }
         channel.closeFuture.whenComplete { [self] _ in
-            let entry = state.withLock { $0.connections.removeValue(forKey: id) }
+            let entry = state.withLock { state -> Connection? in
+                let entry = state.connections.removeValue(forKey: id)
+                if let peers = entry?.peers, state.byPeers[peers] == id { state.byPeers[peers] = nil }
+                return entry
+            }
             entry?.idleClose?.cancel()
+            if let entry, entry.streamsAdmitted > entry.sessionsStarted {
+                streamsWithoutSession(remote, local, entry.streamsAdmitted - entry.sessionsStarted)
+            }
         }
     }
 
@@ -66,6 +109,7 @@ final class OpenConnections: Sendable {
         let id = ObjectIdentifier(connection)
         let idleClose = state.withLock { state -> Scheduled<Void>? in
             state.connections[id]?.openStreams += 1
+            state.connections[id]?.streamsAdmitted += 1
             defer { state.connections[id]?.idleClose = nil }
             return state.connections[id]?.idleClose
         }

@@ -3,6 +3,7 @@ import GRPCNIOTransportHTTP2Posix
 public import KaspaP2P
 public import Logging
 import NIOCore
+import SensorEvents
 public import ServiceLifecycle
 
 /// Listens for Kaspa peers on every configured address (plaintext HTTP/2, gzip accepted) and hands each
@@ -40,7 +41,15 @@ public final class P2PServer: Service {
         self.attempts = attempts
         self.logger = logger
         self.addresses = addresses
-        let connections = OpenConnections(idleTimeout: TimeAmount(silentConnectionTimeout))
+        let connections = OpenConnections(idleTimeout: TimeAmount(silentConnectionTimeout)) { remote, local, count in
+            attempts?.record(
+                ConnectionAttempt(
+                    kind: .streamEndedEarly, remote: remote, local: local,
+                    connectedAtMicros: SensorEvent.nowUnixMicros(), duration: .zero, firstBytes: FirstBytes(),
+                    detail: "\(count) stream(s) ended before their session started: reset at once, or a first "
+                        + "message that could not be read (too large, compressed without grpc-encoding, not a message)",
+                    closedBySensor: false))
+        }
         self.connections = connections
         // One stream per peer is what nodes open; a few more are tolerated, not hundreds.
         let admission = ListenerAdmission(
@@ -110,7 +119,9 @@ public final class P2PServer: Service {
     /// Serves until graceful shutdown (then drains for `shutdownGrace`) or cancellation.
     public func run() async throws {
         let handler = self.handler
+        let connections = self.connections
         let service = MessageStreamService { inbound, writer, context in
+            connections.sessionStarted(remotePeer: context.remotePeer, localPeer: context.localPeer)
             await handler.handle(
                 inbound: inbound,
                 writer: writer,
@@ -121,7 +132,6 @@ public final class P2PServer: Service {
         let servers = transports.map { GRPCServer(transport: $0, services: [service]) }
         let grace = shutdownGrace
         let logger = self.logger
-        let connections = self.connections
         let addresses = self.addresses
         try await withThrowingTaskGroup(of: Finished.self) { group in
             for (address, server) in zip(addresses, servers) {
