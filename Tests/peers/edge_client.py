@@ -29,6 +29,7 @@ import select
 import socket
 import sys
 import time
+from typing import Optional
 
 import h2.config
 import h2.connection
@@ -62,6 +63,16 @@ def closed_by_server(sock: socket.socket) -> bool:
             return True
         if not data:
             return True
+
+
+def receive(sock: socket.socket) -> Optional[bytes]:
+    """Bytes the server sent within the socket's timeout: None when nothing came, b"" once it closed."""
+    try:
+        return sock.recv(65536)
+    except socket.timeout:
+        return None
+    except ConnectionResetError:
+        return b""
 
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -250,12 +261,9 @@ def cmd_flood(args) -> dict:
             closed = True
     # Drain until the server closes or the observation ends.
     while not closed and time.monotonic() < deadline:
-        try:
-            data = sock.recv(65536)
-        except socket.timeout:
+        data = receive(sock)
+        if data is None:
             continue
-        except ConnectionResetError:
-            data = b""
         if not data:
             closed = True
             break
@@ -300,12 +308,9 @@ def cmd_message(args) -> dict:
                 except (BrokenPipeError, ConnectionResetError):
                     outcome["closed"] = True
                     break
-        try:
-            data = sock.recv(65536)
-        except socket.timeout:
+        data = receive(sock)
+        if data is None:
             continue
-        except ConnectionResetError:
-            data = b""
         if not data:
             outcome["closed"] = True
             break
