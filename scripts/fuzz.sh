@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Fuzzing (issue 12 part 5), outside CI: builds the libFuzzer harnesses with AddressSanitizer and runs each for a
+# set number of executions, then merges what the run found into the committed corpus (Fuzz/corpus/<harness>),
+# which FuzzCorpusTests replays in every `swift test`.
+#   ./scripts/fuzz.sh all                  # every harness, 10,000,000 executions each
+#   ./scripts/fuzz.sh session 1000000      # one harness, a given count
+#   ./scripts/fuzz.sh messages 0 -max_total_time=600   # further arguments go to libFuzzer (0 runs: no limit)
+# Harnesses: messages session journal sensor-toml plugins-toml (Swift, Sources/FuzzTargets) and jsonl-config (C).
+# Everything runs at nice 19. A crash leaves its input in .build-fuzz/artifacts/<harness>/ and stops the script;
+# add it as a regression test (FuzzCorpusTests) with the fix. FUZZ_MERGE=0 skips the corpus merge.
+#
+# Why this way: a SwiftPM executable target cannot link with libFuzzer (both define main), so the Swift code is
+# built as the library target FuzzTargets with -sanitize=fuzzer,address in its own scratch path and linked here
+# with swiftc; SWIFT_BACKTRACE=enable=no, or a crash hangs in Swift's backtracer instead of reaching libFuzzer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+swift_harnesses=(messages session journal sensor-toml plugins-toml)
+all_harnesses=("${swift_harnesses[@]}" jsonl-config)
+which=${1:?usage: scripts/fuzz.sh <harness|all> [executions] [libFuzzer arguments…]}
+runs=${2:-10000000}
+shift $(($# < 2 ? $# : 2))
+scratch=.build-fuzz
+bin=$scratch/fuzzers
+mkdir -p "$bin"
+
+if [[ $which == all ]]; then
+    harnesses=("${all_harnesses[@]}")
+elif [[ " ${all_harnesses[*]} " == *" $which "* ]]; then
+    harnesses=("$which")
+else
+    echo "unknown harness $which (known: ${all_harnesses[*]} all)" >&2
+    exit 2
+fi
+
+# The Swift harnesses share one build of FuzzTargets and everything it depends on, instrumented.
+build_swift() {
+    nice -n 19 swift build --scratch-path "$scratch" -Xswiftc -sanitize=fuzzer,address --target FuzzTargets
+    # Every object of that build: FuzzTargets' dependency closure (no executable target is built with --target).
+    objects=()
+    while IFS= read -r object; do objects+=("$object"); done < <(find "$scratch/debug/" -path '*.build/*.o' | sort)
+}
+
+link_swift() {
+    local name=$1
+    local define
+    define=FUZZ_$(tr 'a-z-' 'A-Z_' <<<"$name")
+    nice -n 19 swiftc -sanitize=fuzzer,address -swift-version 6 -parse-as-library -D "$define" \
+        -I "$scratch/debug/Modules" Fuzz/Harness.swift "${objects[@]}" -lstdc++ -o "$bin/$name"
+}
+
+build_c() {
+    nice -n 19 clang -fsanitize=fuzzer,address -g -O1 -Wall -Wextra -Werror -I Sources/Plugins/JSONLinesSink \
+        Fuzz/jsonl_config_fuzz.c Sources/Plugins/JSONLinesSink/jsonl_config.c -o "$bin/jsonl-config"
+}
+
+run() {
+    local name=$1
+    shift
+    local work=$scratch/corpus/$name artifacts=$scratch/artifacts/$name/
+    mkdir -p "$work" "$artifacts" "Fuzz/corpus/$name"
+    # -max_len keeps corpus entries small; new entries go to the first (scratch) folder. The log is
+    # .build-fuzz/<harness>.log (tail -f it to watch).
+    local status=0
+    SWIFT_BACKTRACE=enable=no nice -n 19 "$bin/$name" -runs="$runs" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
+        -print_final_stats=1 -artifact_prefix="$artifacts" "$@" "$work" "Fuzz/corpus/$name" \
+        >"$scratch/$name.log" 2>&1 || status=$?
+    grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::average_exec_per_sec|SUMMARY)' \
+        "$scratch/$name.log" | sed "s/^/$name: /" || true
+    if [[ $status -ne 0 ]]; then
+        echo "$name: the fuzzer failed (exit $status); see $scratch/$name.log and $artifacts" >&2
+        exit 1
+    fi
+    [[ ${FUZZ_MERGE:-1} == 1 ]] || return 0
+    # Minimise: the seeds (seed-*, hand-written) stay, plus whatever adds coverage to them.
+    local merged=$scratch/merged/$name
+    rm -rf "$merged" && mkdir -p "$merged"
+    find "Fuzz/corpus/$name" -name 'seed-*' -exec cp {} "$merged/" \;
+    SWIFT_BACKTRACE=enable=no nice -n 19 "$bin/$name" -merge=1 -max_len=4096 "$merged" "Fuzz/corpus/$name" "$work" \
+        >"$scratch/$name.merge.log" 2>&1
+    rm -rf "Fuzz/corpus/$name" && mv "$merged" "Fuzz/corpus/$name"
+    echo "$name: $(find "Fuzz/corpus/$name" -type f | wc -l) corpus files"
+}
+
+for name in "${harnesses[@]}"; do
+    if [[ $name == jsonl-config ]]; then
+        build_c
+    else
+        [[ -v objects ]] || build_swift
+        link_swift "$name"
+    fi
+    run "$name" "$@"
+done
