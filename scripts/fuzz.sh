@@ -7,11 +7,13 @@
 #   ./scripts/fuzz.sh messages 0 -max_total_time=600   # further arguments go to libFuzzer (0 runs: no limit)
 # Harnesses: messages session journal sensor-toml plugins-toml (Swift, Sources/FuzzTargets) and jsonl-config (C).
 # Everything runs at nice 19. A crash leaves its input in .build-fuzz/artifacts/<harness>/ and stops the script;
-# add it as a regression test (FuzzCorpusTests) with the fix. FUZZ_MERGE=0 skips the corpus merge.
+# add it as a regression test (FuzzCorpusTests) with the fix. FUZZ_MERGE=0 skips the corpus merge; FUZZ_BUILD=0
+# reuses the Swift fuzzer already built (another run may be using it).
 #
 # Why this way: a SwiftPM executable target cannot link with libFuzzer (both define main), so the Swift code is
-# built as the library target FuzzTargets with -sanitize=fuzzer,address in its own scratch path and linked here
-# with swiftc; SWIFT_BACKTRACE=enable=no, or a crash hangs in Swift's backtracer instead of reaching libFuzzer.
+# built as the library target FuzzTargets with -sanitize=fuzzer,address in its own scratch path and its objects
+# linked here with swiftc; SWIFT_BACKTRACE=enable=no, or a crash hangs in Swift's backtracer instead of reaching
+# libFuzzer. To replay a saved input: SWIFT_BACKTRACE=enable=no .build-fuzz/fuzzers/<harness> <file>
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift_harnesses=(messages session journal sensor-toml plugins-toml)
@@ -32,25 +34,25 @@ else
     exit 2
 fi
 
-# The Swift harnesses share one build of FuzzTargets and everything it depends on, instrumented.
+# The Swift harnesses are one binary: FuzzTargets and everything it depends on, instrumented, linked with
+# libFuzzer; FuzzTargets defines LLVMFuzzerTestOneInput and picks the harness by the name it was started as.
 build_swift() {
     nice -n 19 swift build --scratch-path "$scratch" -Xswiftc -sanitize=fuzzer,address --target FuzzTargets
     # Every object of that build: FuzzTargets' dependency closure (no executable target is built with --target).
-    objects=()
+    local objects=() newer
     while IFS= read -r object; do objects+=("$object"); done < <(find "$scratch/debug/" -path '*.build/*.o' | sort)
-}
-
-link_swift() {
-    local name=$1
-    local define
-    define=FUZZ_$(tr 'a-z-' 'A-Z_' <<<"$name")
-    nice -n 19 swiftc -sanitize=fuzzer,address -swift-version 6 -parse-as-library -D "$define" \
-        -I "$scratch/debug/Modules" Fuzz/Harness.swift "${objects[@]}" -lstdc++ -o "$bin/$name"
+    newer=$(find "$scratch/debug/" -path '*.build/*.o' -newer "$bin/kaspa-fuzz" -print -quit 2>/dev/null || echo new)
+    if [[ ! -x $bin/kaspa-fuzz || -n $newer ]]; then
+        nice -n 19 swiftc -sanitize=fuzzer,address -use-ld=lld "${objects[@]}" -lstdc++ -o "$bin/kaspa-fuzz.new"
+        mv "$bin/kaspa-fuzz.new" "$bin/kaspa-fuzz"
+    fi
+    for name in "${swift_harnesses[@]}"; do ln -sf kaspa-fuzz "$bin/$name"; done
+    built_swift=1
 }
 
 build_c() {
-    nice -n 19 clang -fsanitize=fuzzer,address -g -O1 -Wall -Wextra -Werror -I Sources/Plugins/JSONLinesSink \
-        Fuzz/jsonl_config_fuzz.c Sources/Plugins/JSONLinesSink/jsonl_config.c -o "$bin/jsonl-config"
+    nice -n 19 clang -fsanitize=fuzzer,address -fuse-ld=lld -g -O1 -Wall -Wextra -Werror \
+        -I Sources/Plugins/JSONLinesSink Fuzz/jsonl_config_fuzz.c Sources/Plugins/JSONLinesSink/jsonl_config.c -o "$bin/jsonl-config"
 }
 
 run() {
@@ -75,7 +77,7 @@ run() {
     local merged=$scratch/merged/$name
     rm -rf "$merged" && mkdir -p "$merged"
     find "Fuzz/corpus/$name" -name 'seed-*' -exec cp {} "$merged/" \;
-    SWIFT_BACKTRACE=enable=no nice -n 19 "$bin/$name" -merge=1 -max_len=4096 "$merged" "Fuzz/corpus/$name" "$work" \
+    SWIFT_BACKTRACE=enable=no nice -n 19 "$bin/$name" -merge=1 -max_len=4096 -detect_leaks=0 "$merged" "Fuzz/corpus/$name" "$work" \
         >"$scratch/$name.merge.log" 2>&1
     rm -rf "Fuzz/corpus/$name" && mv "$merged" "Fuzz/corpus/$name"
     echo "$name: $(find "Fuzz/corpus/$name" -type f | wc -l) corpus files"
@@ -84,9 +86,11 @@ run() {
 for name in "${harnesses[@]}"; do
     if [[ $name == jsonl-config ]]; then
         build_c
+        run "$name" "$@"
     else
-        [[ -v objects ]] || build_swift
-        link_swift "$name"
+        [[ -v built_swift || ${FUZZ_BUILD:-1} == 0 ]] || build_swift
+        # Leak detection off: LeakSanitizer takes Swift globals holding enum-packed references (a static
+        # KaspaMessage) for leaks, and TOMLKit leaks a few bytes per parse (its error record, key arrays).
+        run "$name" -detect_leaks=0 "$@"
     fi
-    run "$name" "$@"
 done
