@@ -1,6 +1,8 @@
 import Foundation
 import FuzzTargets
 import KaspaP2P
+import SensorEvents
+import SensorHost
 import TestSupport
 import Testing
 
@@ -73,5 +75,29 @@ struct FuzzCorpusTests {
         guard case .reject(let reject) = KaspaMessage.reject(reason: "a" + String(repeating: "é", count: 1100)).payload
         else { throw TestFailure("not a Reject") }
         #expect(reject.reason.utf8.count == 2047)
+    }
+
+    /// `[<ESC>[sink]]`: a control character inside a table header made TOMLKit's parser (toml++) fail an assertion
+    /// and abort the process, release builds included (`kaspa-sensor check-config` died with SIGABRT). Found by the
+    /// plugins-toml harness after 49 executions; both loaders now refuse control characters first, naming where.
+    @Test("Regression: a control character in a table header is an error, not an abort", arguments: ["sink", "sensor"])
+    func controlCharacterInTableHeader(table: String) throws {
+        let text = "# comment\n[\u{1B}[\(table)]]\nname = \"x\"\n"
+        try FuzzTarget.pluginsToml.run(Array(text.utf8))
+        try FuzzTarget.sensorToml.run(Array(text.utf8))
+        let error = #expect(throws: ConfigurationError.self) {
+            try PluginsFile(parsing: text, file: "plugins.toml", directory: "/tmp")
+        }
+        #expect(error?.reason.hasPrefix("not valid TOML at line 2, column 2: control character U+001B") == true)
+        let path = NSTemporaryDirectory() + "sensor-\(UUID().uuidString).toml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(throws: ConfigurationError.self) { try ConfigurationLoader.load(file: path, environment: [:]) }
+        // Tabs and CRLF line ends stay valid.
+        #expect(
+            try PluginsFile(
+                parsing: "\t[[sink]]\r\nname = \"a\"\r\nlibrary = \"x.so\"\r\n", file: "p", directory: "/tmp"
+            )
+            .sinks.count == 1)
     }
 }
