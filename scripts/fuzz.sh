@@ -46,7 +46,8 @@ build_swift() {
         nice -n 19 swiftc -sanitize=fuzzer,address -use-ld=lld "${objects[@]}" -lstdc++ -o "$bin/kaspa-fuzz.new"
         mv "$bin/kaspa-fuzz.new" "$bin/kaspa-fuzz"
     fi
-    for name in "${swift_harnesses[@]}"; do ln -sf kaspa-fuzz "$bin/$name"; done
+    local harness
+    for harness in "${swift_harnesses[@]}"; do ln -sf kaspa-fuzz "$bin/$harness"; done
     built_swift=1
 }
 
@@ -60,11 +61,12 @@ run() {
     shift
     local work=$scratch/corpus/$name artifacts=$scratch/artifacts/$name/
     mkdir -p "$work" "$artifacts" "Fuzz/corpus/$name"
-    # -max_len keeps corpus entries small; new entries go to the first (scratch) folder. The log is
+    # -max_len keeps corpus entries small; new entries go to the first (scratch) folder. -timeout counts wall
+    # time: at nice 19 on a busy machine a 50 ms input can wait seconds for a core. The log is
     # .build-fuzz/<harness>.log (tail -f it to watch).
     local status=0
-    SWIFT_BACKTRACE=enable=no nice -n 19 "$bin/$name" -runs="$runs" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
-        -print_final_stats=1 -artifact_prefix="$artifacts" "$@" "$work" "Fuzz/corpus/$name" \
+    SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=$asan_options nice -n 19 "$bin/$name" -runs="$runs" -max_len=4096 \
+        -timeout=60 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$artifacts" "$@" "$work" "Fuzz/corpus/$name" \
         >"$scratch/$name.log" 2>&1 || status=$?
     grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::average_exec_per_sec|SUMMARY)' \
         "$scratch/$name.log" | sed "s/^/$name: /" || true
@@ -77,8 +79,8 @@ run() {
     local merged=$scratch/merged/$name
     rm -rf "$merged" && mkdir -p "$merged"
     find "Fuzz/corpus/$name" -name 'seed-*' -exec cp {} "$merged/" \;
-    SWIFT_BACKTRACE=enable=no nice -n 19 "$bin/$name" -merge=1 -max_len=4096 -detect_leaks=0 "$merged" "Fuzz/corpus/$name" "$work" \
-        >"$scratch/$name.merge.log" 2>&1
+    SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=$asan_options nice -n 19 "$bin/$name" -merge=1 -max_len=4096 \
+        "$merged" "Fuzz/corpus/$name" "$work" >"$scratch/$name.merge.log" 2>&1
     rm -rf "Fuzz/corpus/$name" && mv "$merged" "Fuzz/corpus/$name"
     echo "$name: $(find "Fuzz/corpus/$name" -type f | wc -l) corpus files"
 }
@@ -86,11 +88,13 @@ run() {
 for name in "${harnesses[@]}"; do
     if [[ $name == jsonl-config ]]; then
         build_c
+        asan_options=
         run "$name" "$@"
     else
         [[ -v built_swift || ${FUZZ_BUILD:-1} == 0 ]] || build_swift
         # Leak detection off: LeakSanitizer takes Swift globals holding enum-packed references (a static
-        # KaspaMessage) for leaks, and TOMLKit leaks a few bytes per parse (its error record, key arrays).
-        run "$name" -detect_leaks=0 "$@"
+        # KaspaMessage) for leaks at exit, and TOMLKit leaks a few bytes per parse (its error record, key arrays).
+        asan_options=detect_leaks=0
+        run "$name" "$@"
     fi
 done
