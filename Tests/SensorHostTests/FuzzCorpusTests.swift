@@ -98,6 +98,18 @@ struct FuzzCorpusTests {
         #expect(throws: ConfigurationError.self) { try ConfigurationLoader.load(file: path, environment: [:]) }
     }
 
+    /// The same assertion after a byte order mark (`<BOM>[#`), which the parser skips: found by the plugins-toml
+    /// harness after 20,360 more executions.
+    @Test("Regression: a bad table header right after a byte order mark is an error, not an abort")
+    func badTableHeaderAfterByteOrderMark() throws {
+        let text = "\u{FEFF}[#"
+        try FuzzTarget.pluginsToml.run(Array(text.utf8))
+        try FuzzTarget.sensorToml.run(Array(text.utf8))
+        #expect(throws: ConfigurationError.self) {
+            try PluginsFile(parsing: text, file: "plugins.toml", directory: "/tmp")
+        }
+    }
+
     @Test("The header check leaves valid documents alone: nested arrays, inline tables, strings, tabs, CRLF")
     func validDocumentsStillLoad() throws {
         let text = [

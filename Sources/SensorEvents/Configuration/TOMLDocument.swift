@@ -15,9 +15,10 @@ package enum TOMLDocument {
     /// inline tables are skipped, as the parser does (a line of a nested array may start with `[ [`).
     package static func checkTableHeaders(_ text: String, file: String) throws(ConfigurationError) {
         let bytes = Array(text.utf8)
-        var index = 0
+        // The parser skips a byte order mark; so does the check, or a header right after one would escape it.
+        var index = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
         var line = 1
-        var lineStart = 0
+        var lineStart = index
         var depth = 0
         var atLineStart = true
         func skip(while condition: (UInt8) -> Bool) {
