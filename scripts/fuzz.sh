@@ -75,11 +75,11 @@ run() {
         exit 1
     fi
     [[ ${FUZZ_MERGE:-1} == 1 ]] || return 0
-    # Minimise: the seeds (seed-*, hand-written) stay, plus whatever adds coverage to them.
+    # Minimise: the seeds (seed-*, hand-written) stay, plus a small set of files covering what the rest adds.
     local merged=$scratch/merged/$name
     rm -rf "$merged" && mkdir -p "$merged"
     find "Fuzz/corpus/$name" -name 'seed-*' -exec cp {} "$merged/" \;
-    SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=$asan_options nice -n 19 "$bin/$name" -merge=1 -max_len=4096 \
+    SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=$asan_options nice -n 19 "$bin/$name" -set_cover_merge=1 -max_len=4096 \
         "$merged" "Fuzz/corpus/$name" "$work" >"$scratch/$name.merge.log" 2>&1
     rm -rf "Fuzz/corpus/$name" && mv "$merged" "Fuzz/corpus/$name"
     echo "$name: $(find "Fuzz/corpus/$name" -type f | wc -l) corpus files"
