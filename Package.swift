@@ -233,6 +233,13 @@ let package = Package(
             swiftSettings: strictSwift,
             linkerSettings: pluginExportsOnly
         ),
+        // The fuzzed entry points (issue 12): the libFuzzer harnesses (Fuzz/, scripts/fuzz.sh) and FuzzCorpusTests
+        // call the same code. The project's own modules only.
+        .target(
+            name: "FuzzTargets",
+            dependencies: ["KaspaP2P", "SensorEvents", "SensorHost"],
+            swiftSettings: strictSwift
+        ),
         // Sockets, listeners, HTTP servers and sink setups shared by the test targets.
         .target(
             name: "TestSupport",
@@ -300,6 +307,7 @@ let package = Package(
             name: "SensorHostTests",
             dependencies: [
                 "SensorHost",
+                "FuzzTargets",
                 "SensorEvents",
                 "KaspaP2P",
                 "SensorPluginAPI",

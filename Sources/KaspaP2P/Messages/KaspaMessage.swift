@@ -47,9 +47,10 @@ extension KaspaMessage {
         .with { $0.pong = .with { $0.nonce = nonce } }
     }
 
-    /// `Reject{reason}`; the reason is truncated to 2048 bytes like the reference node does on receipt.
+    /// `Reject{reason}`; the reason is truncated to 2048 bytes like the reference node does on receipt (at a
+    /// character boundary, so that it stays within them).
     public static func reject(reason: String) -> KaspaMessage {
-        .with { $0.reject = .with { $0.reason = String(decoding: reason.utf8.prefix(2048), as: UTF8.self) } }
+        .with { $0.reject = .with { $0.reason = PeerVersion.cut(reason, to: 2048) } }
     }
 
     /// `Addresses{…}` listing `addresses` (4-byte IPv4, 16-byte IPv6, timestamp 0).

@@ -54,7 +54,7 @@ public struct LocalVersion: Sendable, Hashable {
             agent += "(\(cleaned))"
         }
         agent += "/"
-        return String(decoding: agent.utf8.prefix(maxUserAgentBytes), as: UTF8.self)
+        return PeerVersion.cut(agent, to: maxUserAgentBytes)
     }
 
     /// The `Version` message, with the current time in milliseconds.

@@ -47,7 +47,9 @@ public struct PeerVersion: Sendable, Hashable {
         network = Self.cut(message.network, to: Self.maxNetworkBytes)
         idByteCount = message.id.count
         id = Array(message.id.prefix(Self.idBytes))
-        userAgent = String(decoding: message.userAgent.utf8.prefix(LocalVersion.maxUserAgentBytes), as: UTF8.self)
+        // Cut at a character boundary: decoding a prefix cut inside a character would add a 3-byte U+FFFD and
+        // exceed the cap.
+        userAgent = Self.cut(message.userAgent, to: LocalVersion.maxUserAgentBytes)
         services = message.services
         timestampMillis = message.timestamp
         disableRelayTx = message.disableRelayTx

@@ -59,6 +59,7 @@ public struct PluginsFile: Sendable, Hashable {
 
     /// Parses `text` as the contents of `file`, whose absolute folder is `directory`.
     public init(parsing text: String, file: String, directory: String) throws(ConfigurationError) {
+        try TOMLDocument.check(text, file: file)
         let root: TOMLTable
         do {
             root = try TOMLTable(string: text)

@@ -63,6 +63,7 @@ public enum ConfigurationLoader {
     static func apply(
         toml text: String, file: String, to configuration: inout SensorConfiguration, warnings: inout [String]
     ) throws(ConfigurationError) {
+        try TOMLDocument.check(text, file: file)
         let root: TOMLTable
         do {
             root = try TOMLTable(string: text)
