@@ -108,7 +108,7 @@ public struct HandshakeStateMachine: Sendable {
             // Ready before Version/Verack: the peer skipped a step.
             return fail(HandshakeFailure(.protocolError, "peer sent Ready before Version and Verack"), reject: nil)
         case (_, .reject(let reject)):
-            let reason = String(decoding: reject.reason.utf8.prefix(2048), as: UTF8.self)
+            let reason = PeerVersion.cut(reject.reason, to: 2048)
             return fail(HandshakeFailure(.peerRejected, reason), reject: nil)
         default:
             // Invs and unknown payloads may race the handshake; they are drained, never answered.

@@ -438,7 +438,7 @@ where Instant.Duration == Duration {
             return [.reportAddresses(valid, invalid: invalid, rounds: exchange.answered)]
         case .reject(let reject):
             return close(
-                DisconnectReason("peer_rejected", String(decoding: reject.reason.utf8.prefix(2048), as: UTF8.self)),
+                DisconnectReason("peer_rejected", PeerVersion.cut(reject.reason, to: 2048)),
                 at: now)
         case .none:
             counters.unknownPayloads += 1
