@@ -33,7 +33,7 @@ struct AddressSpillTests {
     func backlogSurvivesShutdown() async throws {
         let path = try Self.databasePath()
         let logs = LogCapture()
-        let submitted = Self.sightings(200, entries: 500)  // 100,000 rows: more than the deadline allows
+        let submitted = Self.sightings(60, entries: 500)  // 30,000 rows: more than the deadline allows
         let recorder = try AddressRecorder(path: path, capacity: 1000, logger: logs.logger)
         for sighting in submitted { #expect(recorder.submit(sighting)) }
         await recorder.close(within: .milliseconds(1))
