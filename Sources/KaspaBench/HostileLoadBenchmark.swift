@@ -147,31 +147,7 @@ final class SilentFlood: @unchecked Sendable {
         var descriptors: [Int32] = []
         for index in 0..<count {
             let source = "127.\(100 + index / 254).\(index % 254 + 1).1"
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard fd >= 0 else { break }
-            var local = sockaddr_in()
-            local.sin_family = sa_family_t(AF_INET)
-            local.sin_addr.s_addr = inet_addr(source)
-            var remote = sockaddr_in()
-            remote.sin_family = sa_family_t(AF_INET)
-            remote.sin_addr.s_addr = inet_addr(target.ip.description)
-            remote.sin_port = target.port.bigEndian
-            let bound = withUnsafePointer(to: &local) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-                }
-            }
-            let connected =
-                bound
-                && withUnsafePointer(to: &remote) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-                    }
-                }
-            guard connected else {
-                Glibc.close(fd)
-                continue
-            }
+            guard let fd = LoopbackSocket.connected(to: target, from: source) else { continue }
             descriptors.append(fd)
         }
         return SilentFlood(descriptors: descriptors)

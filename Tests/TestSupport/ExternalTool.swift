@@ -19,7 +19,7 @@ public enum ExternalTool {
         process.standardOutput = output
         process.standardError = output
         try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let text = String(decoding: DescriptorRead.toEnd(output.fileHandleForReading.fileDescriptor), as: UTF8.self)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             throw Failed(description: "\(arguments.prefix(2).joined(separator: " ")) … failed: \(text)")

@@ -11,7 +11,7 @@ public final class OutputLines: Sendable {
     public init(reading handle: FileHandle) {
         Thread.detachNewThread { [self] in
             var buffer = Data()
-            while case let chunk = handle.availableData, !chunk.isEmpty {
+            while case let chunk = DescriptorRead.chunk(handle.fileDescriptor), !chunk.isEmpty {
                 buffer.append(chunk)
                 while let newline = buffer.firstIndex(of: 10) {
                     let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)

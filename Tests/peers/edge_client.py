@@ -52,6 +52,15 @@ def open_connection(target: tuple[str, int], source: str) -> socket.socket:
     return sock
 
 
+def open_h2(args) -> tuple[socket.socket, h2.connection.H2Connection]:
+    """A TCP connection from `args.source` to `args.target` and an HTTP/2 client state whose preface and SETTINGS
+    are queued (not yet sent)."""
+    sock = open_connection(parse_target(args.target), args.source)
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+    conn.initiate_connection()
+    return sock, conn
+
+
 def closed_by_server(sock: socket.socket) -> bool:
     """Drain what is readable; True once the server closed or reset the connection."""
     while True:
@@ -121,12 +130,9 @@ def request_headers(authority: str) -> list[tuple[str, str]]:
 
 
 def cmd_streams(args) -> dict:
-    target = parse_target(args.target)
     connections = []
     for _ in range(args.connections):
-        sock = open_connection(target, args.source)
-        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
-        conn.initiate_connection()
+        sock, conn = open_h2(args)
         stream_ids = []
         for _ in range(args.count):
             stream_id = conn.get_next_available_stream_id()
@@ -182,10 +188,7 @@ def cmd_streams(args) -> dict:
 
 def cmd_trickle(args) -> dict:
     """One connection: the preface and SETTINGS, then a request's HEADERS one byte per interval."""
-    target = parse_target(args.target)
-    sock = open_connection(target, args.source)
-    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
-    conn.initiate_connection()
+    sock, conn = open_h2(args)
     sock.setblocking(True)
     sock.sendall(conn.data_to_send())
     conn.send_headers(conn.get_next_available_stream_id(), request_headers(args.target), end_stream=False)
@@ -216,10 +219,7 @@ def cmd_flood(args) -> dict:
     """One connection flooding control frames: SETTINGS (each owed an ACK), PING (each owed a PING ACK) or rapid
     resets (HEADERS then RST_STREAM at once, the CVE-2023-44487 pattern). Sends in bursts while reading what the
     server answers (and acknowledging nothing), until `count` frames went out or the server closed."""
-    target = parse_target(args.target)
-    sock = open_connection(target, args.source)
-    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
-    conn.initiate_connection()
+    sock, conn = open_h2(args)
     sock.setblocking(True)
     sock.sendall(conn.data_to_send())
     sock.settimeout(0.05)
@@ -287,10 +287,7 @@ def cmd_message(args) -> dict:
     """One stream whose first gRPC message has a hand-made 5-byte prefix: `--declared-length` (up to 4 GiB - 1)
     and the compressed flag (`--compressed`, sent without any grpc-encoding header), followed by
     `--body-bytes` bytes. Reports how the server ended the stream."""
-    target = parse_target(args.target)
-    sock = open_connection(target, args.source)
-    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
-    conn.initiate_connection()
+    sock, conn = open_h2(args)
     stream_id = conn.get_next_available_stream_id()
     conn.send_headers(stream_id, request_headers(args.target), end_stream=False)
     prefix = (b"\x01" if args.compressed else b"\x00") + args.declared_length.to_bytes(4, "big")

@@ -40,7 +40,7 @@ struct PythonPeer {
         // Blocking reads run on their own thread, never on the (2-thread) cooperative pool the sensor needs.
         let data = await withCheckedContinuation { (continuation: CheckedContinuation<Data, Never>) in
             let handle = output.fileHandleForReading
-            Thread.detachNewThread { continuation.resume(returning: Self.readToEnd(handle.fileDescriptor)) }
+            Thread.detachNewThread { continuation.resume(returning: DescriptorRead.toEnd(handle.fileDescriptor)) }
             Thread.detachNewThread {
                 let deadline = ContinuousClock.now + limit
                 while process.isRunning && ContinuousClock.now < deadline {
@@ -55,22 +55,6 @@ struct PythonPeer {
         }
         let text = String(decoding: data, as: UTF8.self)
         return Run(status: process.terminationStatus, events: parse(text), output: text)
-    }
-
-    /// Everything readable from `descriptor` until end of file. Not `FileHandle.readDataToEndOfFile()`: it
-    /// treats an interrupted `read` (EINTR, when a signal arrives, which many child processes make likely) as a
-    /// fatal error and takes the whole test process down.
-    static func readToEnd(_ descriptor: Int32) -> Data {
-        var data = Data()
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = read(descriptor, &buffer, buffer.count)
-            if count > 0 {
-                data.append(contentsOf: buffer[..<count])
-            } else if count == 0 || errno != EINTR {
-                return data
-            }
-        }
     }
 
     /// JSON values as Sendable values: strings, numbers (NSNumber, which bridges to Int, Double and Bool), null.
