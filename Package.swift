@@ -31,6 +31,7 @@ let package = Package(
         .library(name: "SensorPluginAPI", targets: ["SensorPluginAPI"]),
         // Sink plugins: C-ABI shared libraries the host loads with dlopen (see plugins.toml).
         .library(name: "SQLiteSink", type: .dynamic, targets: ["SQLiteSink"]),
+        .library(name: "PostgresSink", type: .dynamic, targets: ["PostgresSink"]),
         .library(name: "JSONLinesSink", type: .dynamic, targets: ["JSONLinesSink"]),
         .library(name: "HTTPExport", type: .dynamic, targets: ["HTTPExport"]),
         .library(name: "FirebaseExport", type: .dynamic, targets: ["FirebaseExport"]),
@@ -68,6 +69,13 @@ let package = Package(
             path: "Sources/CCurl",
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev", "zlib1g-dev"])]
+        ),
+        // libpq (libpq-dev): PostgresSink's client library.
+        .systemLibrary(
+            name: "CPostgres",
+            path: "Sources/CPostgres",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
         ),
         // zlib (zlib1g-dev): the event journal's CRC-32.
         .systemLibrary(
@@ -187,10 +195,28 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         // Plugins depend only on the C API and system C libraries (never on SwiftPM packages).
+        // What the Swift plugins share (a static library linked into each of their .so files): strict reading of
+        // `[sink.config]`, the host log, the event's field columns, field-name lookup and timestamps. Only the C
+        // API and Foundation, like a plugin.
+        .target(
+            name: "PluginSupport",
+            dependencies: ["SensorPluginAPI"],
+            path: "Sources/Plugins/PluginSupport",
+            swiftSettings: strictSwift
+        ),
         .target(
             name: "SQLiteSink",
-            dependencies: ["SensorPluginAPI", "CSQLite"],
+            dependencies: ["SensorPluginAPI", "CSQLite", "PluginSupport"],
             path: "Sources/Plugins/SQLiteSink",
+            swiftSettings: strictSwift,
+            linkerSettings: pluginExportsOnly
+        ),
+        // A central PostgreSQL store for a fleet (libpq): one transaction per host batch, COPY into a staging table,
+        // idempotent on event_id.
+        .target(
+            name: "PostgresSink",
+            dependencies: ["SensorPluginAPI", "CPostgres", "PluginSupport"],
+            path: "Sources/Plugins/PostgresSink",
             swiftSettings: strictSwift,
             linkerSettings: pluginExportsOnly
         ),
@@ -212,14 +238,14 @@ let package = Package(
         // Only the C API and system libraries, like a plugin.
         .target(
             name: "ExportDelivery",
-            dependencies: ["SensorPluginAPI", "CCurl"],
+            dependencies: ["SensorPluginAPI", "CCurl", "PluginSupport"],
             path: "Sources/Plugins/ExportDelivery",
             swiftSettings: strictSwift
         ),
         // A sink that POSTs each host batch to an HTTP(S) endpoint (libcurl), inside write_batch.
         .target(
             name: "HTTPExport",
-            dependencies: ["SensorPluginAPI", "CCurl", "ExportDelivery"],
+            dependencies: ["SensorPluginAPI", "CCurl", "ExportDelivery", "PluginSupport"],
             path: "Sources/Plugins/HTTPExport",
             swiftSettings: strictSwift,
             linkerSettings: pluginExportsOnly
@@ -228,7 +254,7 @@ let package = Package(
         // signing service-account JWTs with libcrypto, inside write_batch like HTTPExport.
         .target(
             name: "FirebaseExport",
-            dependencies: ["SensorPluginAPI", "CCurl", "COpenSSL", "ExportDelivery"],
+            dependencies: ["SensorPluginAPI", "CCurl", "COpenSSL", "ExportDelivery", "PluginSupport"],
             path: "Sources/Plugins/FirebaseExport",
             swiftSettings: strictSwift,
             linkerSettings: pluginExportsOnly

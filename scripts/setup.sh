@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Installs what kaspa-sensor needs on a Debian machine that already has the Swift toolchain:
-# the system C libraries the plugins link (libsqlite3, libcurl, zlib, libcrypto), the sqlite3 and openssl
+# the system C libraries the plugins link (libsqlite3, libcurl, zlib, libcrypto, libpq), the sqlite3 and openssl
 # commands (the Firebase tests make a throwaway RSA key with openssl); with --with-test-peers also ip and
-# iptables (the network-namespace lab of the label tests) and the Python packages of the independent test peers
-# (grpcio). Safe to run again; installs only what is missing.
+# iptables (the network-namespace lab of the label tests), the PostgreSQL server (PostgresSink's tests start
+# throwaway clusters of their own) and the Python packages of the independent test peers (grpcio). Safe to run again; installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libsqlite3-dev libcurl4-openssl-dev zlib1g-dev libssl-dev openssl sqlite3 python3-pip)
+packages=(libsqlite3-dev libcurl4-openssl-dev zlib1g-dev libssl-dev libpq-dev openssl sqlite3 python3-pip)
 if [ "${1:-}" = "--with-test-peers" ]; then
-  packages+=(iproute2 iptables)
+  packages+=(iproute2 iptables postgresql)
 fi
 need_apt=()
 for package in "${packages[@]}"; do

@@ -51,6 +51,49 @@ struct CrashRecoveryTests {
         #expect(byID.values.allSatisfy { Set($0.compactMap { $0["user_agent"] as? String }).count == 1 })
     }
 
+    @Test(
+        "PostgresSink: kill -9 while the database is down and every event waits in the journal; after a restart each is stored once"
+    )
+    func killNineWithPostgres() async throws {
+        let server = try PostgresServer()
+        defer { server.destroy() }
+        try server.stop()
+        let directory = try BuiltPlugins.makeScratchDirectory(prefix: "crash-recovery-pg")
+        let passwordFile = directory.appendingPathComponent("pg-password")
+        try server.password.write(to: passwordFile, atomically: true, encoding: .utf8)
+        var files = SensorConfigurationFiles(
+            sensorID: "crash-test-pg", sinkLibrary: "libPostgresSink.so",
+            sinkConfig: [
+                "url": "\"\(server.url)\"", "password_file": "\"\(passwordFile.path)\"", "connect_timeout_s": "2",
+            ])
+        files.set("session", "linger_ms", "0")
+        files.set("session", "address_wait_ms", "200")
+        files.sinkHost = [
+            "batch_max": "20", "flush_interval_ms": "20", "retry_initial_ms": "50", "retry_max_ms": "200",
+        ]
+        let configuration = try files.write(in: directory)
+        let journal = directory.appendingPathComponent("journal")
+
+        var sensor: SensorProcess? = try await SensorProcess(configuration: configuration)
+        try await Self.connectPeers(to: sensor!.p2p)
+        #expect(try await eventually(timeout: .seconds(30)) { try Self.journaledEvents(in: journal) == Self.peers })
+        #expect(sensor!.output.contains { $0.contains("cannot reach the server now") })
+        try await sensor!.stop(with: SIGKILL)
+        sensor = nil
+
+        try server.start()
+        sensor = try await SensorProcess(configuration: configuration)
+        #expect(
+            try await eventually(timeout: .seconds(60)) {
+                try server.count("SELECT count(*) FROM connection_events") == Self.peers
+            })
+        try await sensor!.stop(with: SIGTERM)
+        #expect(try server.count("SELECT count(DISTINCT user_agent) FROM connection_events") == Self.peers)
+        #expect(
+            try server.count("SELECT count(*) FROM connection_events WHERE user_agent LIKE '/crash-test:%'")
+                == Self.peers)
+    }
+
     private static func deliveredEvents(_ receiver: HTTPReceiver) -> [[String: Any]] {
         receiver.requests.filter { $0.status == 200 }.flatMap(\.events)
     }

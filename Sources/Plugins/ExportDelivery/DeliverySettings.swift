@@ -1,3 +1,5 @@
+package import PluginSupport
+
 /// The `[sink.config]` keys every export sink shares: the request size limit and the HTTP client's timeouts and
 /// TLS checks; and the keys they no longer read since the host owns durability (accepted with a warning for one
 /// release, so existing plugins.toml files still load). README "HTTP export" documents them.

@@ -1,4 +1,5 @@
 import Foundation
+import PluginSupport
 import SensorPluginAPI
 
 /// One export sink instance: `write_batch` delivers the host batch synchronously, as one request or, beyond the
@@ -7,7 +8,7 @@ import SensorPluginAPI
 /// with `retry_after`) and writes refused events to its dead-letter file (`reject_event`).
 ///
 /// The host calls `write` and `deinit` (via destroy) from one thread, so the instance holds no locks.
-final class ExportInstance {
+final class ExportInstance: SinkInstance {
     private let host: PluginHost
     private let deliverer: any BatchDeliverer
     /// Every event up to this sequence is finished in this run (delivered or refused): a retried batch whose
@@ -150,16 +151,5 @@ final class ExportInstance {
         guard let since = failingSince else { return }
         failingSince = nil
         host.write(SENSOR_LOG_INFO, "delivery resumed after \(Int(Date().timeIntervalSince(since))) s of failures")
-    }
-}
-
-/// A `SENSOR_*` status as an `Error`, so `create()` failures travel in a `Result`.
-struct Status: Error {
-    /// The `SENSOR_*` status.
-    let code: Int32
-
-    /// Wraps a status.
-    init(_ code: Int32) {
-        self.code = code
     }
 }

@@ -1,3 +1,5 @@
+package import PluginSupport
+
 /// What one export sink adds to the shared instance: its name, its own configuration keys, and how it builds the
 /// ``BatchDeliverer`` that turns host batches into requests. ``ExportInstance`` does the rest of `write_batch`;
 /// the host does everything durable (journal, retries, backoff, dead letters).

@@ -1,5 +1,6 @@
 import CCurl
 import Foundation
+package import PluginSupport
 
 /// Sends requests with one reused libcurl easy handle (keep-alive connections survive between requests).
 /// Used by the host's thread of the instance only (inside `write_batch`). No signals (`CURLOPT_NOSIGNAL`), no

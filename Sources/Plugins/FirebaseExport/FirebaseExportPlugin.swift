@@ -1,5 +1,6 @@
 import ExportDelivery
 import Foundation
+import PluginSupport
 public import SensorPluginAPI
 
 /// The plugin's entry point: returns the static descriptor when the host speaks ABI major 1, else `NULL`.

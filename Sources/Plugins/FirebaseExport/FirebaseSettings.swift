@@ -1,5 +1,6 @@
 import ExportDelivery
 import Foundation
+import PluginSupport
 
 /// The Firebase export sink's own `[sink.config]` keys (the shared ones are ``DeliverySettings``). README
 /// "Firebase export" documents them; every error names the key and the reason.

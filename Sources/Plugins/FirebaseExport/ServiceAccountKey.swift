@@ -1,5 +1,6 @@
 import ExportDelivery
 import Foundation
+import PluginSupport
 
 /// A Google service-account JSON key file (`type = "service_account"`): who signs (`client_email`), with which
 /// key (`private_key_id`, `private_key` in PEM), where tokens come from (`token_uri`) and the `project_id`.

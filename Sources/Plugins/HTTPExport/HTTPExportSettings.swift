@@ -1,5 +1,6 @@
 import ExportDelivery
 import Foundation
+import PluginSupport
 
 /// The HTTP export sink's own `[sink.config]` keys (the shared ones are ``DeliverySettings``), parsed from the
 /// JSON object the host passes to `create()`. README "HTTP export" documents them.

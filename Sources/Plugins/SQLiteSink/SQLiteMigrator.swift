@@ -1,4 +1,5 @@
 import CSQLite
+import PluginSupport
 import SensorPluginAPI
 
 /// Brings a database to ``SQLiteSchema/latestVersion``, one migration per transaction, recording progress in

@@ -1,3 +1,5 @@
+import PluginSupport
+
 /// The database layout and its migrations, versioned with `PRAGMA user_version`.
 ///
 /// Migrations are table-driven: version 1 creates the tables; later versions only append field columns
@@ -69,14 +71,9 @@ enum SQLiteSchema {
         // connections that never opened a gRPC stream (what they sent, and how many attempts a summary row
         // stands for). Columns are appended, so a large database migrates at once and rows keep an empty
         // event_json.
-        Migration(
-            version: 3,
-            addedFieldColumns: [
-                ("probe_port_source", "TEXT"), ("advertised_address_unspecified", "INTEGER"),
-                ("first_bytes", "TEXT"), ("attempt_count", "INTEGER"), ("last_attempt_at_us", "INTEGER"),
-            ].map { FieldColumn(name: $0.0, type: $0.1) },
-            statements: []
-        ),
+        // The label's evidence and the connections that never opened a gRPC stream. Columns are appended, so a
+        // large database migrates at once and rows keep an empty event_json.
+        Migration(version: 3, addedFieldColumns: EventColumns.labelEvidence.map(FieldColumn.init), statements: []),
     ]
 
     /// The newest schema version this plugin knows.
@@ -94,19 +91,17 @@ enum SQLiteSchema {
         return added + migration.statements
     }
 
-    private static let version1FieldColumns: [FieldColumn] = [
-        ("direction", "TEXT"), ("network", "TEXT"), ("local_address", "TEXT"), ("remote_ip", "TEXT"),
-        ("remote_port", "INTEGER"), ("connected_at_us", "INTEGER"), ("handshake_outcome", "TEXT"),
-        ("handshake_error", "TEXT"), ("handshake_duration_ms", "REAL"), ("protocol_version", "INTEGER"),
-        ("user_agent", "TEXT"), ("peer_network", "TEXT"), ("peer_id", "TEXT"), ("peer_services", "INTEGER"),
-        ("peer_timestamp_ms", "INTEGER"), ("peer_disable_relay_tx", "INTEGER"), ("advertised_ip", "TEXT"),
-        ("advertised_port", "INTEGER"), ("advertised_ip_differs", "INTEGER"), ("advertised_address_error", "TEXT"),
-        ("classification", "TEXT"),
-        ("probe_outcome", "TEXT"), ("probe_error", "TEXT"), ("probe_target", "TEXT"),
-        ("probe_duration_ms", "REAL"), ("probe_attempts", "INTEGER"), ("probe_cached", "INTEGER"),
-        ("probe_user_agent", "TEXT"), ("probe_peer_id", "TEXT"), ("probe_protocol_version", "INTEGER"),
-        ("session_duration_ms", "REAL"), ("disconnect_reason", "TEXT"), ("session_open", "INTEGER"),
-        ("messages_received", "INTEGER"), ("pings_answered", "INTEGER"), ("addresses_sent", "INTEGER"),
-        ("addresses_received", "INTEGER"),
-    ].map { FieldColumn(name: $0.0, type: $0.1) }
+    private static let version1FieldColumns = EventColumns.initial.map(FieldColumn.init)
+}
+
+extension SQLiteSchema.FieldColumn {
+    /// The SQLite column of a shared event column (a boolean is an INTEGER 0 or 1, as SQLite has no boolean).
+    init(_ column: EventColumns.Column) {
+        name = column.name
+        switch column.kind {
+        case .text: type = "TEXT"
+        case .integer, .boolean: type = "INTEGER"
+        case .real: type = "REAL"
+        }
+    }
 }

@@ -1,11 +1,12 @@
 import CSQLite
 import Foundation
+import PluginSupport
 import SensorPluginAPI
 
 /// One SQLite sink instance: a connection in WAL mode and the prepared statements of one `write_batch`.
 ///
 /// The host calls an instance from one thread only (create, write_batch, flush, destroy), so it holds no locks.
-final class SQLiteSinkInstance {
+final class SQLiteSinkInstance: SinkInstance {
     private let host: UnsafePointer<sensor_host_api>
     private let connection: SQLiteConnection
     private let statements: Statements
@@ -118,10 +119,11 @@ final class SQLiteSinkInstance {
         connectionFields = FieldNameIndex(
             fieldColumns.enumerated().map { ($1, Self.firstFieldParameter + Int32($0)) }
         )
-        sessionFields = FieldNameIndex([
-            ("session_duration_ms", 1), ("disconnect_reason", 2), ("messages_received", 3), ("pings_answered", 4),
-            ("connection_event_id", 5),
-        ])
+        // ?1…?4 in the order of `EventColumns.sessionUpdates`, then the connection's event id.
+        sessionFields = FieldNameIndex(
+            (EventColumns.sessionUpdates + [EventColumns.sessionConnectionField]).enumerated().map {
+                ($1, Int32($0) + 1)
+            })
     }
 
     deinit {
@@ -256,24 +258,5 @@ final class SQLiteSinkInstance {
             return
         }
         sqlite3_bind_text(statement, parameter, pointer, Int32(clamping: text.len), nil)
-    }
-}
-
-/// A `SENSOR_*` status as an `Error`, so `create()` failures travel in a `Result`.
-struct Status: Error {
-    /// The `SENSOR_*` status.
-    let code: Int32
-
-    /// Wraps a status.
-    init(_ code: Int32) {
-        self.code = code
-    }
-}
-
-extension sensor_str {
-    /// Whether the string's bytes equal `literal`.
-    func equals(_ literal: StaticString) -> Bool {
-        guard len == literal.utf8CodeUnitCount, let ptr else { return false }
-        return memcmp(ptr, literal.utf8Start, len) == 0
     }
 }

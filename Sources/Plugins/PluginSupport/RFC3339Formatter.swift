@@ -1,9 +1,9 @@
 import Foundation
 
 /// RFC 3339 timestamps with microseconds in UTC (`2026-11-25T12:00:00.123456Z`), written without allocating.
-enum RFC3339Formatter {
+package enum RFC3339Formatter {
     /// Writes the timestamp for `unixMicros` into `buffer` (at least 32 bytes) and returns its length.
-    static func format(unixMicros: Int64, into buffer: UnsafeMutablePointer<CChar>) -> Int32 {
+    package static func format(unixMicros: Int64, into buffer: UnsafeMutablePointer<CChar>) -> Int32 {
         var seconds = unixMicros / 1_000_000
         var micros = unixMicros % 1_000_000
         if micros < 0 {

@@ -52,8 +52,9 @@ package struct SettingsReader {
     package func choice(_ key: String, of choices: [String]) throws(SettingsError) -> String? {
         guard let text = try string(key) else { return nil }
         guard choices.contains(text) else {
-            throw SettingsError(
-                "\"\(key)\" must be " + choices.map { "\"\($0)\"" }.joined(separator: " or ") + ", got \"\(text)\"")
+            let quoted = choices.map { "\"\($0)\"" }
+            let list = quoted.count > 1 ? quoted.dropLast().joined(separator: ", ") + " or " + quoted.last! : quoted[0]
+            throw SettingsError("\"\(key)\" must be \(list), got \"\(text)\"")
         }
         return text
     }

@@ -1,10 +1,10 @@
 import Foundation
-import SensorPluginAPI
+package import SensorPluginAPI
 
 /// Maps field names to SQL parameter indexes without creating a `String` per lookup: an open-addressing table
 /// keyed by the FNV-1a hash of the name's bytes, verified with `memcmp` against one arena holding every name.
 /// Built once per prepared statement; the slots hold no references, so a lookup retains and releases nothing.
-struct FieldNameIndex {
+package struct FieldNameIndex {
     private struct Slot {
         var hash: UInt64 = 0
         /// Where the name starts in `names`; -1 for an empty slot.
@@ -18,7 +18,7 @@ struct FieldNameIndex {
     private let mask: Int
 
     /// Creates an index of `names` (each mapped to its parameter index).
-    init(_ names: [(name: String, parameter: Int32)]) {
+    package init(_ names: [(name: String, parameter: Int32)]) {
         var size = 16
         while size < names.count * 4 { size *= 2 }
         var slots = [Slot](repeating: Slot(), count: size)
@@ -37,7 +37,7 @@ struct FieldNameIndex {
     }
 
     /// The parameter index for the field called `name`, or `nil` for fields this schema has no column for.
-    func parameter(for name: sensor_str) -> Int32? {
+    package func parameter(for name: sensor_str) -> Int32? {
         guard let pointer = name.ptr else { return nil }
         let hash = Self.hash(UnsafeRawBufferPointer(start: pointer, count: name.len))
         return slots.withUnsafeBufferPointer { slots in
