@@ -25,9 +25,9 @@ struct BenchOptions {
     var concurrency = 32
     /// Events per pipeline measurement (figure 3).
     var events = 200_000
-    /// Which parts of figure 3 to measure (`a` SQLiteSink, `b` HTTPExport, `c` the ceiling): one part alone, to
-    /// profile it or to repeat it back to back.
-    var pipelineParts: Set<Character> = ["a", "b", "c"]
+    /// Which parts of figure 3 to measure (`a` SQLiteSink, `b` HTTPExport, `c` the ceiling, `d` PostgresSink):
+    /// one part alone, to profile it or to repeat it back to back.
+    var pipelineParts: Set<Character> = ["a", "b", "c", "d"]
     /// Simultaneous probes (figure 4).
     var probes = 1_000
 
@@ -62,8 +62,8 @@ struct BenchOptions {
             case "--events": events = try Self.number(value, argument)
             case "--probes": probes = try Self.number(value, argument)
             case "--pipeline":
-                pipelineParts = Set(value.filter { "abc".contains($0) })
-                guard !pipelineParts.isEmpty else { throw UsageError(description: "--pipeline takes a, b and/or c") }
+                pipelineParts = Set(value.filter { "abcd".contains($0) })
+                guard !pipelineParts.isEmpty else { throw UsageError(description: "--pipeline takes a, b, c and/or d") }
             case "--sessions": sessions = try Self.number(value, argument)
             case "--target": target = value
             case "--stack":

@@ -2,6 +2,7 @@ import Foundation
 import KaspaP2P
 import NIOPosix
 import Synchronization
+import TestSupport
 
 /// One benchmark run: the figures the options ask for, in order, each printed as it is measured, then the summary.
 struct BenchRun {
@@ -246,6 +247,14 @@ struct BenchRun {
         for journal in [false, true] where parts.contains("c") {
             let result = try await benchmark.run(sink: .discard, journal: journal)
             recordPipeline("3c", "pipeline ceiling (JSONLinesSink to /dev/null)", result, journal: journal, target: nil)
+        }
+        if parts.contains("d") {
+            // PostgresSink needs the journal (the store is remote): figure 3d-journal. A private cluster under
+            // /tmp with the server's default durability (fsync on), started and removed here.
+            let server = try PostgresServer(durable: true)
+            defer { server.destroy() }
+            let result = try await benchmark.run(sink: .postgres(server), journal: true)
+            recordPipeline("3d", "PostgresSink into a local PostgreSQL", result, journal: true, target: 50_000)
         }
         guard parts.contains("b") else { return }
         // HTTPExport keeps no events of its own since ABI 1.2 (the host's journal is its buffer), so it runs with

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MetricsTestKit
 import SensorEvents
+import TestSupport
 
 /// Figure 3: events per second through the real pipeline (``SinkDispatcher`` in this process, the plugin
 /// libraries loaded with dlopen, optionally the write-ahead journal) into one sink, with no drops. The publisher
@@ -16,6 +17,8 @@ struct PipelineBenchmark {
         case http(EventCountingReceiver)
         /// JSONLinesSink into /dev/null: the host side's own ceiling (queue, marshalling, journal).
         case discard
+        /// PostgresSink into a fresh database of the given server.
+        case postgres(PostgresServer)
     }
 
     /// What a run measured.
@@ -35,6 +38,9 @@ struct PipelineBenchmark {
 
     /// Runs one configuration.
     func run(sink: Sink, journal: Bool) async throws -> Measurement {
+        if case .postgres(let server) = sink {
+            setenv("KASPA_BENCH_PG_PASSWORD", server.password, 1)
+        }
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("kaspa-bench-pipeline-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -64,7 +70,7 @@ struct PipelineBenchmark {
         let delivered = { metrics.counters(label: SinkMetricNames.delivered).reduce(0) { $0 + Int($1.totalValue) } }
         let arrived: () -> Int
         switch sink {
-        case .sqlite, .discard: arrived = delivered
+        case .sqlite, .discard, .postgres: arrived = delivered
         case .http(let receiver):
             let before = receiver.events
             arrived = { receiver.events - before }
@@ -100,6 +106,11 @@ struct PipelineBenchmark {
             return SinkEntry.sqlite.toml
         case .discard:
             return SinkEntry(name: "discard", library: "libJSONLinesSink.so", config: [("path", "\"/dev/null\"")]).toml
+        case .postgres(let server):
+            return SinkEntry(
+                name: "postgres", library: "libPostgresSink.so",
+                config: [("url", "\"\(server.url)\""), ("password_env", "\"KASPA_BENCH_PG_PASSWORD\"")]
+            ).toml
         case .http(let receiver):
             return SinkEntry(
                 name: "http", library: "libHTTPExport.so",

@@ -1,4 +1,4 @@
-package import Foundation
+import Foundation
 package import SensorPluginAPI
 
 /// What a Swift plugin's instance does for the host's calls after `create`. The host makes every call of one
