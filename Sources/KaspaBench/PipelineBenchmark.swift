@@ -109,7 +109,10 @@ struct PipelineBenchmark {
         case .postgres(let server):
             return SinkEntry(
                 name: "postgres", library: "libPostgresSink.so",
-                config: [("url", "\"\(server.url)\""), ("password_env", "\"KASPA_BENCH_PG_PASSWORD\"")]
+                config: [("url", "\"\(server.url)\""), ("password_env", "\"KASPA_BENCH_PG_PASSWORD\"")],
+                // The batch size the README recommends for PostgresSink (a commit per batch costs a WAL flush);
+                // KASPA_BENCH_PG_BATCH measures another.
+                batchMax: Int(ProcessInfo.processInfo.environment["KASPA_BENCH_PG_BATCH"] ?? "") ?? 2000
             ).toml
         case .http(let receiver):
             return SinkEntry(

@@ -7,6 +7,8 @@ struct SinkEntry {
     var library: String
     /// `[sink.config]` keys with their TOML literals, in order.
     var config: [(key: String, value: String)]
+    /// Events per write_batch call.
+    var batchMax = 500
 
     /// SQLiteSink into `events.db`.
     static let sqlite = SinkEntry(name: "sqlite", library: "libSQLiteSink.so", config: [("path", "\"events.db\"")])
@@ -18,7 +20,8 @@ struct SinkEntry {
     /// The TOML text.
     var toml: String {
         var lines = [
-            "[[sink]]", "name = \"\(name)\"", "library = \"\(library)\"", "queue_capacity = 100000", "batch_max = 500",
+            "[[sink]]", "name = \"\(name)\"", "library = \"\(library)\"", "queue_capacity = 100000",
+            "batch_max = \(batchMax)",
             "flush_interval_ms = 1000", "[sink.config]",
         ]
         lines += config.map { "\($0.key) = \($0.value)" }

@@ -106,8 +106,18 @@ final class PostgresSinkInstance: SinkInstance {
         case .unusable(let status): return status
         }
         do {
-            try connection.execute("BEGIN")
-            let written = try apply(batch, on: connection)
+            // First straight into the table: a batch the store has never seen (the usual case) then costs one COPY
+            // and no second pass. One it has seen in part (a replay) fails on the primary key and goes through the
+            // staging tables, which skip what is there.
+            var written: (staged: Int, stored: UInt64)
+            do {
+                try connection.execute("BEGIN")
+                written = try apply(batch, on: connection, direct: true)
+            } catch let error where error.sqlState == "23505" {
+                try connection.execute("ROLLBACK")
+                try connection.execute("BEGIN")
+                written = try apply(batch, on: connection, direct: false)
+            }
             try connection.execute("COMMIT")
             addCounter("events_written", written.stored)
             addCounter("duplicates_skipped", UInt64(written.staged) - written.stored)
@@ -140,7 +150,7 @@ final class PostgresSinkInstance: SinkInstance {
             for event in batch {
                 try connection.execute("SAVEPOINT event")
                 do {
-                    stored += try apply([event], on: connection).stored
+                    stored += try apply([event], on: connection, direct: false).stored
                     try connection.execute(
                         "RELEASE SAVEPOINT event; TRUNCATE staged_connections, staged_others, staged_sessions")
                 } catch let error where !error.isTransient && connection.isUsable && !error.isMissingSchema {
@@ -167,13 +177,18 @@ final class PostgresSinkInstance: SinkInstance {
     }
 
     /// Stages `events` and moves them into the store, inside the caller's transaction. Returns how many rows it
-    /// staged and how many were new.
+    /// staged and how many were new. `direct`: connection events are copied into their table itself, which fails
+    /// (23505) if one of them is there already.
     private func apply(
-        _ events: [UnsafePointer<sensor_event>], on connection: PostgresConnection
+        _ events: [UnsafePointer<sensor_event>], on connection: PostgresConnection, direct: Bool
     ) throws(PostgresError) -> (staged: Int, stored: UInt64) {
         stage(events)
         var stored = 0
-        if connectionRows.count > 0 {
+        if connectionRows.count > 0 && direct {
+            stored += try connection.copy(
+                "COPY \(schema.connectionEvents) (\(PostgresSchema.copyColumns.joined(separator: ", "))) FROM STDIN",
+                data: connectionRows.bytes)
+        } else if connectionRows.count > 0 {
             try connection.copy(
                 "COPY staged_connections (\(PostgresSchema.copyColumns.joined(separator: ", "))) FROM STDIN",
                 data: connectionRows.bytes)
