@@ -1,4 +1,4 @@
-package import Foundation
+import Foundation
 package import SensorPluginAPI
 
 /// A `SENSOR_*` status as an `Error`, so `create()` failures travel in a `Result`.
