@@ -4,7 +4,7 @@
 # which FuzzCorpusTests replays in every `swift test`.
 #   ./scripts/fuzz.sh all                  # every harness, 10,000,000 executions each
 #   ./scripts/fuzz.sh session 1000000      # one harness, a given count
-#   ./scripts/fuzz.sh messages 0 -max_total_time=600   # further arguments go to libFuzzer (0 runs: no limit)
+#   ./scripts/fuzz.sh messages -1 -max_total_time=600  # further arguments go to libFuzzer (-1 runs: no limit)
 # Harnesses: messages session journal sensor-toml plugins-toml (Swift, Sources/FuzzTargets) and jsonl-config (C).
 # Everything runs at nice 19. A crash leaves its input in .build-fuzz/artifacts/<harness>/ and stops the script;
 # add it as a regression test (FuzzCorpusTests) with the fix. FUZZ_MERGE=0 skips the corpus merge; FUZZ_BUILD=0

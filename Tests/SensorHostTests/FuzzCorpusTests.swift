@@ -110,11 +110,31 @@ struct FuzzCorpusTests {
         }
     }
 
+    /// `key = [ }` and the like: a `}` where an array value is expected made toml++ fail another assertion
+    /// (`!is_value_terminator(*cp)` in `parse_value`) and abort. Found by the optimised plugins-toml harness after
+    /// 596,602 executions (`CCC…C=[}}s]`).
+    @Test(
+        "Regression: a '}' inside an array is an error, not an abort",
+        arguments: [
+            "a=[}]", "a = [ \"x\", } ]", "a=[[}]]", "a={b=[}]}", "a = [\n  # c\n  }\n]",
+            "\(String(repeating: "C", count: 95))=[}}s]",
+        ])
+    func closingBraceInArray(line: String) throws {
+        let text = "[[sink]]\nname = \"x\"\nlibrary = \"x.so\"\n[sink.config]\n\(line)\n"
+        try FuzzTarget.pluginsToml.run(Array(text.utf8))
+        try FuzzTarget.sensorToml.run(Array(text.utf8))
+        let error = #expect(throws: ConfigurationError.self) {
+            try PluginsFile(parsing: text, file: "plugins.toml", directory: "/tmp")
+        }
+        #expect(error?.reason.contains("'}' inside an array") == true, "\(String(describing: error))")
+    }
+
     @Test("The header check leaves valid documents alone: nested arrays, inline tables, strings, tabs, CRLF")
     func validDocumentsStillLoad() throws {
         let text = [
             "\t[[sink]]\r", "name = \"a\"", "library = \"x.so\"", "[sink.config]", "matrix = [", "  [ [1] ],",
-            "  [{ a = 1 }],", "]", "text = \"\"\"", "[$ not a header", "\"\"\"", "literal = '''", "[ [ neither", "'''",
+            "  [{ a = 1 }],", "  { b = [1, { c = 2 }] },", "]", "text = \"\"\"", "[$ not a header", "\"\"\"",
+            "literal = '''", "[ [ neither", "'''",
             "",
         ].joined(separator: "\n")
         let file = try PluginsFile(parsing: text, file: "plugins.toml", directory: "/tmp")

@@ -1,7 +1,7 @@
 /// Checks in front of TOMLKit's parser (its bundled toml++ 3), which aborts the whole process on an internal
 /// assertion for some invalid documents, release builds included: a table header whose key starts with a
-/// character that cannot start a key (`[$[sink]]`, `[<ESC>[sink]]`, found by fuzzing) ends `kaspa-sensor` with
-/// SIGABRT instead of an error naming the line. Both checks refuse only what TOML 1.0 forbids, so a valid document
+/// character that cannot start a key (`[$[sink]]`, `[<ESC>[sink]]`, found by fuzzing), or a `}` where an array
+/// value is expected (`a = [ }`), ends `kaspa-sensor` with SIGABRT instead of an error naming the line. Both checks refuse only what TOML 1.0 forbids, so a valid document
 /// is unaffected.
 package enum TOMLDocument {
     /// Both checks: ``checkCharacters(_:file:)`` and ``checkTableHeaders(_:file:)``.
@@ -11,7 +11,7 @@ package enum TOMLDocument {
     }
 
     /// Throws for a table header (`[key]`, `[[key]]` at the top level) whose key does not start with a bare-key
-    /// character or a quote: the case toml++ asserts on. Strings, comments, and the lines of multi-line arrays and
+    /// character or a quote, and for a `}` directly inside an array: the cases toml++ asserts on. Strings, comments, and the lines of multi-line arrays and
     /// inline tables are skipped, as the parser does (a line of a nested array may start with `[ [`).
     package static func checkTableHeaders(_ text: String, file: String) throws(ConfigurationError) {
         let bytes = Array(text.utf8)
@@ -19,7 +19,8 @@ package enum TOMLDocument {
         var index = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
         var line = 1
         var lineStart = index
-        var depth = 0
+        // The arrays (`[`) and inline tables (`{`) open at this point, innermost last.
+        var open: [UInt8] = []
         var atLineStart = true
         func skip(while condition: (UInt8) -> Bool) {
             while index < bytes.count, condition(bytes[index]) { index += 1 }
@@ -41,7 +42,7 @@ package enum TOMLDocument {
                 continue
             case UInt8(ascii: "\""), UInt8(ascii: "'"):
                 skipString(bytes, &index, &line, &lineStart)
-            case UInt8(ascii: "[") where depth == 0 && atLineStart:
+            case UInt8(ascii: "[") where open.isEmpty && atLineStart:
                 var next = afterBlanks(bytes, index + 1)
                 if next == index + 1, next < bytes.count, bytes[next] == UInt8(ascii: "[") {
                     next = afterBlanks(bytes, next + 1)
@@ -55,10 +56,16 @@ package enum TOMLDocument {
                 skip { $0 != UInt8(ascii: "\n") }
                 continue
             case UInt8(ascii: "["), UInt8(ascii: "{"):
-                depth += 1
+                open.append(byte)
                 index += 1
+            case UInt8(ascii: "}") where open.last == UInt8(ascii: "["):
+                // Only an inline table's end is a '}', so TOML never has one directly in an array; toml++ asserts
+                // on it where a value is expected (`a = [ }`, found by fuzzing plugins.toml).
+                throw ConfigurationError(
+                    file: file, key: "",
+                    reason: "not valid TOML at line \(line), column \(index - lineStart + 1): '}' inside an array")
             case UInt8(ascii: "]"), UInt8(ascii: "}"):
-                depth = max(0, depth - 1)
+                _ = open.popLast()
                 index += 1
             default:
                 index += 1
