@@ -67,9 +67,13 @@ run() {
     # -max_len keeps corpus entries small; new entries go to the first (scratch) folder. -timeout counts wall
     # time: at nice 19 on a busy machine a 50 ms input can wait seconds for a core. The log is
     # .build-fuzz/<harness>.log (tail -f it to watch).
+    # TOMLKit frees no parsed document (about 700 bytes an execution here): over 10 million executions the TOML
+    # harnesses outgrow libFuzzer's 2 GB default, a leak of the test bed, not of one input.
+    local rss_limit=2048
+    [[ $name != *-toml ]] || rss_limit=12288
     local status=0
     SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=$asan_options nice -n 19 "$bin/$name" -runs="$runs" -max_len=4096 \
-        -timeout=60 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$artifacts" "$@" "$work" "Fuzz/corpus/$name" \
+        -timeout=60 -rss_limit_mb="$rss_limit" -print_final_stats=1 -artifact_prefix="$artifacts" "$@" "$work" "Fuzz/corpus/$name" \
         >"$scratch/$name.log" 2>&1 || status=$?
     grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::average_exec_per_sec|SUMMARY)' \
         "$scratch/$name.log" | sed "s/^/$name: /" || true
