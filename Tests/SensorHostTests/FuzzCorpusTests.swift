@@ -86,11 +86,7 @@ struct FuzzCorpusTests {
         arguments: ["[\u{1B}[sink]]", "[$[sink]]", "[", "[[ \u{7F}x]]", "[ [sink]]"])
     func badTableHeader(header: String) throws {
         let text = "# comment\n\(header)\nname = \"x\"\n"
-        try FuzzTarget.pluginsToml.run(Array(text.utf8))
-        try FuzzTarget.sensorToml.run(Array(text.utf8))
-        let error = #expect(throws: ConfigurationError.self) {
-            try PluginsFile(parsing: text, file: "plugins.toml", directory: "/tmp")
-        }
+        let error = try Self.refusedByBothLoaders(text)
         #expect(error?.reason.hasPrefix("not valid TOML at line 2, column ") == true, "\(String(describing: error))")
         let path = NSTemporaryDirectory() + "sensor-\(UUID().uuidString).toml"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
@@ -102,12 +98,7 @@ struct FuzzCorpusTests {
     /// harness after 20,360 more executions.
     @Test("Regression: a bad table header right after a byte order mark is an error, not an abort")
     func badTableHeaderAfterByteOrderMark() throws {
-        let text = "\u{FEFF}[#"
-        try FuzzTarget.pluginsToml.run(Array(text.utf8))
-        try FuzzTarget.sensorToml.run(Array(text.utf8))
-        #expect(throws: ConfigurationError.self) {
-            try PluginsFile(parsing: text, file: "plugins.toml", directory: "/tmp")
-        }
+        _ = try Self.refusedByBothLoaders("\u{FEFF}[#")
     }
 
     /// `key = [ }` and the like: a `}` where an array value is expected made toml++ fail another assertion
@@ -120,13 +111,19 @@ struct FuzzCorpusTests {
             "\(String(repeating: "C", count: 95))=[}}s]",
         ])
     func closingBraceInArray(line: String) throws {
-        let text = "[[sink]]\nname = \"x\"\nlibrary = \"x.so\"\n[sink.config]\n\(line)\n"
+        let error = try Self.refusedByBothLoaders(
+            "[[sink]]\nname = \"x\"\nlibrary = \"x.so\"\n[sink.config]\n\(line)\n")
+        #expect(error?.reason.contains("'}' inside an array") == true, "\(String(describing: error))")
+    }
+
+    /// Runs `text` through both TOML harnesses (no abort, their checks hold) and expects plugins.toml's loader to
+    /// refuse it; returns the error.
+    private static func refusedByBothLoaders(_ text: String) throws -> ConfigurationError? {
         try FuzzTarget.pluginsToml.run(Array(text.utf8))
         try FuzzTarget.sensorToml.run(Array(text.utf8))
-        let error = #expect(throws: ConfigurationError.self) {
+        return #expect(throws: ConfigurationError.self) {
             try PluginsFile(parsing: text, file: "plugins.toml", directory: "/tmp")
         }
-        #expect(error?.reason.contains("'}' inside an array") == true, "\(String(describing: error))")
     }
 
     @Test("The header check leaves valid documents alone: nested arrays, inline tables, strings, tabs, CRLF")

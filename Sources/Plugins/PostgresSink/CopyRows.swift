@@ -114,6 +114,18 @@ struct CopyRows {
         }
     }
 
+    /// Appends one column per entry of `fieldForColumn`: the event's field at that index as `kinds[column]`, or NULL
+    /// for -1.
+    mutating func columns(_ event: sensor_event, _ fieldForColumn: [Int], kinds: [EventColumns.Kind]) {
+        for (column, field) in fieldForColumn.enumerated() {
+            if field < 0 {
+                null()
+            } else {
+                self.field(event.fields[field], as: kinds[column])
+            }
+        }
+    }
+
     private mutating func separate() {
         if columnsInRow > 0 { bytes.append(UInt8(ascii: "\t")) }
         columnsInRow += 1

@@ -28,8 +28,10 @@ struct PostgresSchema {
         ("recorded_at", "timestamptz NOT NULL"), ("recorded_at_us", "bigint NOT NULL"),
     ]
 
-    /// Every column the sink writes to `connection_events`, in COPY order: envelope, fields, `event_json`.
-    static var copyColumns: [String] { envelope.map(\.name) + EventColumns.all.map(\.name) + ["event_json"] }
+    /// Every column the sink writes to `connection_events`, in COPY order (envelope, fields, `event_json`), as the
+    /// column list of its COPY statements; built once.
+    static let copyColumnList = (envelope.map(\.name) + EventColumns.all.map(\.name) + ["event_json"])
+        .joined(separator: ", ")
 
     /// Every version in order.
     var migrations: [Migration] {

@@ -186,11 +186,11 @@ final class PostgresSinkInstance: SinkInstance {
         var stored = 0
         if connectionRows.count > 0 && direct {
             stored += try connection.copy(
-                "COPY \(schema.connectionEvents) (\(PostgresSchema.copyColumns.joined(separator: ", "))) FROM STDIN",
+                "COPY \(schema.connectionEvents) (\(PostgresSchema.copyColumnList)) FROM STDIN",
                 data: connectionRows.bytes)
         } else if connectionRows.count > 0 {
             try connection.copy(
-                "COPY staged_connections (\(PostgresSchema.copyColumns.joined(separator: ", "))) FROM STDIN",
+                "COPY staged_connections (\(PostgresSchema.copyColumnList)) FROM STDIN",
                 data: connectionRows.bytes)
             stored += try connection.execute(
                 "INSERT INTO \(schema.connectionEvents) SELECT * FROM staged_connections ON CONFLICT (event_id) "
@@ -256,15 +256,7 @@ final class PostgresSinkInstance: SinkInstance {
 
     private func stageConnection(_ pointer: UnsafePointer<sensor_event>) {
         let event = pointer.pointee
-        for index in fieldForColumn.indices { fieldForColumn[index] = -1 }
-        var hasFieldWithoutColumn = false
-        for index in 0..<event.field_count {
-            if let column = fieldColumns.parameter(for: event.fields[index].name) {
-                fieldForColumn[Int(column)] = index
-            } else {
-                hasFieldWithoutColumn = true
-            }
-        }
+        let hasFieldWithoutColumn = !Self.locate(event, in: fieldColumns, into: &fieldForColumn)
         connectionRows.text(event.event_id.bytes)
         connectionRows.integer(Int64(bitPattern: event.sequence))
         connectionRows.text(event.kind.bytes)
@@ -273,13 +265,7 @@ final class PostgresSinkInstance: SinkInstance {
         let length = RFC3339Formatter.format(unixMicros: event.time_unix_micros, into: timestamp)
         connectionRows.text(UnsafeRawBufferPointer(start: timestamp, count: Int(length)))
         connectionRows.integer(event.time_unix_micros)
-        for (column, field) in fieldForColumn.enumerated() {
-            if field < 0 {
-                connectionRows.null()
-            } else {
-                connectionRows.field(event.fields[field], as: Self.fieldKinds[column])
-            }
-        }
+        connectionRows.columns(event, fieldForColumn, kinds: Self.fieldKinds)
         // Every field has its column: no JSON copy. A field without one (from a newer host) keeps the event's
         // JSON in the row instead of being lost.
         let json = hasFieldWithoutColumn ? sensor_event_json(host, pointer) : sensor_str(ptr: nil, len: 0)
@@ -288,24 +274,30 @@ final class PostgresSinkInstance: SinkInstance {
     }
 
     private func stageSession(_ event: sensor_event) {
-        for index in fieldForSessionColumn.indices { fieldForSessionColumn[index] = -1 }
-        for index in 0..<event.field_count {
-            if let column = sessionFields.parameter(for: event.fields[index].name) {
-                fieldForSessionColumn[Int(column)] = index
-            }
-        }
+        _ = Self.locate(event, in: sessionFields, into: &fieldForSessionColumn)
         sessionRows.text(event.event_id.bytes)
         sessionRows.text(event.kind.bytes)
         sessionRows.text(event.sensor_id.bytes)
         sessionRows.integer(event.time_unix_micros)
-        for (column, field) in fieldForSessionColumn.enumerated() {
-            if field < 0 {
-                sessionRows.null()
+        sessionRows.columns(event, fieldForSessionColumn, kinds: Self.sessionKinds)
+        sessionRows.endRow()
+    }
+
+    /// Fills `fieldForColumn` with the index of the field that fills each column of `columns` (-1 for none);
+    /// returns whether every field of the event had a column.
+    private static func locate(
+        _ event: sensor_event, in columns: FieldNameIndex, into fieldForColumn: inout [Int]
+    ) -> Bool {
+        for index in fieldForColumn.indices { fieldForColumn[index] = -1 }
+        var everyField = true
+        for index in 0..<event.field_count {
+            if let column = columns.parameter(for: event.fields[index].name) {
+                fieldForColumn[Int(column)] = index
             } else {
-                sessionRows.field(event.fields[field], as: Self.sessionKinds[column])
+                everyField = false
             }
         }
-        sessionRows.endRow()
+        return everyField
     }
 
     private func stageOther(_ pointer: UnsafePointer<sensor_event>) {
@@ -337,7 +329,7 @@ final class PostgresSinkInstance: SinkInstance {
             fresh = try PostgresConnection(parameters: parameters, notices: notices)
             try fresh.execute("SET statement_timeout = \(settings.statementTimeoutMilliseconds)")
             if !schemaReady {
-                let (from, to) = try migrateSchema(fresh)
+                let (from, to) = try schema.migrate(fresh)
                 if from != to {
                     log.write(
                         SENSOR_LOG_INFO, "postgres sink: schema version \(from) → \(to) (\(schema.migrationsTable))")
@@ -374,10 +366,6 @@ final class PostgresSinkInstance: SinkInstance {
         }
         connection = fresh
         return .ready(fresh)
-    }
-
-    private func migrateSchema(_ connection: PostgresConnection) throws(SchemaError) -> (Int, Int) {
-        try schema.migrate(connection)
     }
 
     private func rollBack(_ connection: PostgresConnection) {
